@@ -1,0 +1,38 @@
+"""minigrad: a small, readable reverse-mode autograd library on NumPy."""
+from . import ops
+from .engine import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad
+from .function import Context, Function
+from .gradcheck import GradcheckError, gradcheck
+from .tensor import (
+    Tensor,
+    arange,
+    concat,
+    exp,
+    get_default_dtype,
+    log,
+    manual_seed,
+    matmul,
+    ones,
+    ones_like,
+    randn,
+    relu,
+    set_default_dtype,
+    sigmoid,
+    split,
+    sqrt,
+    stack,
+    tanh,
+    tensor,
+    zeros,
+    zeros_like,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "zeros", "ones", "zeros_like", "ones_like", "randn", "arange",
+    "matmul", "concat", "stack", "split", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
+    "no_grad", "enable_grad", "is_grad_enabled", "name_scope", "detect_anomaly",
+    "Function", "Context", "gradcheck", "GradcheckError",
+    "set_default_dtype", "get_default_dtype", "manual_seed", "ops",
+]

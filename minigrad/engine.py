@@ -1,0 +1,232 @@
+"""The recorded graph and the backward pass.
+
+Every op that runs while grad mode is on and some input requires grad records
+a :class:`Node`: which op, in which name scope, its parent nodes and its vjp
+closure (which holds the arrays the gradient needs).  A leaf tensor that
+requires grad gets a :class:`LeafNode`, where its gradient is accumulated.
+Backward orders the nodes without recursion, walks them once from the output,
+and frees each closure once used, unless ``retain_graph``.
+"""
+import functools
+
+import numpy as np
+
+from .ops.registry import unbroadcast
+
+
+class _State:
+    grad_enabled = True
+    scope = ""  # "cell/gate": the name scopes open now, outermost first
+    anomaly = False
+    keep_inputs = False  # gradcheck's diagnosis re-runs each op on its recorded inputs
+
+
+state = _State()
+
+
+class Node:
+    """One recorded op: the output's graph identity, kept light for speed."""
+
+    __slots__ = ("op", "vjp", "parents", "scope", "shape", "dtype", "name", "inputs", "_g", "_pending")
+    tensor = None  # only leaves point back to their tensor
+
+    def __init__(self, op, vjp, parents, out):
+        self.op = op
+        self.vjp = vjp
+        self.parents = parents
+        self.scope = state.scope
+        self.shape = out.shape
+        self.dtype = out.dtype
+        self.name = None
+        self.inputs = None
+        self._g = None
+
+
+class LeafNode:
+    """Where gradients of a leaf tensor that requires grad arrive."""
+
+    __slots__ = ("tensor", "_g", "_pending")
+    op = vjp = inputs = None
+    parents = ()
+    scope = ""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+        self._g = None
+
+    shape = property(lambda self: self.tensor.data.shape)
+    dtype = property(lambda self: self.tensor.data.dtype)
+    name = property(lambda self: self.tensor.name)
+
+
+class _GradMode:
+    """Base of the context managers that switch a flag of `state` and can decorate functions."""
+
+    flag = value = None
+
+    def __enter__(self):
+        self._saved = getattr(state, self.flag)
+        setattr(state, self.flag, self.value)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(state, self.flag, self._saved)
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Record no graph inside: ``with minigrad.no_grad(): y = model(x)``, or as a decorator."""
+
+    flag, value = "grad_enabled", False
+
+
+class enable_grad(_GradMode):
+    """Record the graph again inside a ``no_grad`` block."""
+
+    flag, value = "grad_enabled", True
+
+
+class detect_anomaly(_GradMode):
+    """Raise as soon as backward produces NaN or inf, naming the op and scope it came from.
+
+    >>> with minigrad.detect_anomaly():
+    ...     loss.backward()
+    """
+
+    flag, value = "anomaly", True
+
+
+class keep_inputs(_GradMode):
+    """Keep each recorded op's input arrays on its node (for gradcheck's per-op diagnosis)."""
+
+    flag, value = "keep_inputs", True
+
+
+def is_grad_enabled():
+    """True unless inside ``no_grad``."""
+    return state.grad_enabled
+
+
+class name_scope:
+    """Tag every op recorded inside with a scope path; scopes nest as ``outer/inner``.
+
+    >>> with minigrad.name_scope("lstm_cell"), minigrad.name_scope("forget_gate"):
+    ...     f = (x @ w).sigmoid()      # recorded in scope "lstm_cell/forget_gate"
+    """
+
+    def __init__(self, name):
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"a name scope is a non-empty string without '/', got {name!r}")
+        self.name = name
+
+    def __enter__(self):
+        self._saved = state.scope
+        state.scope = f"{state.scope}/{self.name}" if state.scope else self.name
+        return self
+
+    def __exit__(self, *exc):
+        state.scope = self._saved
+
+
+def forward_order(roots):
+    """All nodes reachable from ``roots``, each after its parents (iterative depth-first search)."""
+    order, seen = [], set()
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((p, False) for p in reversed(node.parents) if p is not None and p not in seen)
+    return order
+
+
+def _count_consumers(root):
+    """Set each reachable node's ``_pending`` to the number of its consumers in this graph."""
+    root._pending = 0
+    seen = {root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.op is not None and node.vjp is None:
+            raise RuntimeError(
+                f"backward reached op '{node.op.name}' whose saved arrays were already freed by an earlier "
+                "backward: pass retain_graph=True to the first backward() to go through the graph again"
+            )
+        for p in node.parents:
+            if p is None:
+                continue
+            if p not in seen:
+                seen.add(p)
+                p._pending = 0
+                stack.append(p)
+            p._pending += 1
+
+
+def _nonfinite(g):
+    return not np.isfinite(g).all()
+
+
+def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
+    """Propagate ``grad`` (the gradient of ``root``'s output) to every leaf below ``root``.
+
+    ``accumulate=False`` leaves the leaves' ``.grad`` alone; ``on_grad(node, g)`` sees
+    the total gradient of every node's output (gradcheck and drawing use both).
+    """
+    _count_consumers(root)
+    root._g = grad
+    ready = [root]
+    anomaly = state.anomaly
+    while ready:
+        node = ready.pop()
+        g, node._g = node._g, None
+        if g is not None and on_grad is not None:
+            on_grad(node, g)
+        if node.tensor is not None:
+            if g is not None and accumulate:
+                _accumulate_leaf(node.tensor, g)
+            continue
+        grads = node.vjp(g) if g is not None else (None,) * len(node.parents)
+        if anomaly:
+            _check_finite(node, grads)
+        if not retain_graph:
+            node.vjp = node.inputs = None
+        for p, gp in zip(node.parents, grads):
+            if p is None:
+                continue
+            if gp is not None:
+                if gp.shape != p.shape:
+                    gp = unbroadcast(gp, p.shape)
+                p._g = gp if p._g is None else p._g + gp
+            p._pending -= 1
+            if p._pending == 0:
+                ready.append(p)
+
+
+def _accumulate_leaf(tensor, g):
+    if tensor.grad is None:
+        tensor.grad = np.array(g, dtype=tensor.data.dtype)
+    else:
+        tensor.grad += g
+
+
+def _check_finite(node, grads):
+    for i, gp in enumerate(grads):
+        if gp is not None and _nonfinite(gp):
+            where = f" in scope '{node.scope}'" if node.scope else ""
+            kind = "NaN" if np.isnan(gp).any() else "inf"
+            raise FloatingPointError(
+                f"detect_anomaly: backward of op '{node.op.name}'{where} produced {kind} in the gradient of its "
+                f"input {i} (output shape {node.shape}); look at that op's inputs (log of 0? division by 0?)"
+            )

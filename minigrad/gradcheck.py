@@ -1,0 +1,167 @@
+"""Numerical gradient checking, and a diagnosis that names the op whose gradient is wrong."""
+import numpy as np
+
+from . import engine
+from .ops.registry import unbroadcast
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Raised by :func:`gradcheck` when an analytic gradient disagrees with the numeric one."""
+
+
+def _outputs(result):
+    outs = list(result) if isinstance(result, (tuple, list)) else [result]
+    if not outs or not all(isinstance(o, Tensor) for o in outs):
+        raise TypeError(f"gradcheck: fn must return a Tensor (or a tuple of them), got {type(result).__name__}")
+    return outs
+
+
+def _checked_inputs(inputs):
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not all(isinstance(x, Tensor) for x in inputs):
+        raise TypeError("gradcheck: inputs must be Tensors; wrap arrays with minigrad.tensor(x, dtype=np.float64)")
+    wanted = [x for x in inputs if x.requires_grad]
+    if not wanted:
+        raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+    for i, x in enumerate(inputs):
+        if x.requires_grad and x.dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: input {i} is {x.dtype}; finite differences need float64 to be accurate. "
+                "Create it with dtype=np.float64 (or x.double()), and a module with .to(np.float64)"
+            )
+    return inputs
+
+
+def _numeric_jacobian(fn, inputs, i, eps):
+    """Columns d(out)/d(inputs[i][k]) by central differences, perturbing the data in place."""
+    x = inputs[i].data
+    cols = []
+    for k in np.ndindex(x.shape):
+        old = x[k]
+        x[k] = old + eps
+        with engine.no_grad():
+            plus = np.concatenate([o.data.ravel() for o in _outputs(fn(*inputs))])
+        x[k] = old - eps
+        with engine.no_grad():
+            minus = np.concatenate([o.data.ravel() for o in _outputs(fn(*inputs))])
+        x[k] = old
+        cols.append((plus - minus) / (2 * eps))
+    return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+
+
+def _analytic_jacobian(outs, inputs, i):
+    """Rows d(out[j])/d(inputs[i]) by one backward per output element, leaving every .grad alone."""
+    target = inputs[i]._graph_node()
+    rows = []
+    for o in outs:
+        for j in np.ndindex(o.shape):
+            seed = np.zeros_like(o.data)
+            seed[j] = 1
+            found = {}
+            if o.requires_grad:
+                engine.run_backward(o._graph_node(), seed, retain_graph=True, accumulate=False,
+                                    on_grad=lambda n, g: found.__setitem__(n, g) if n is target else None)
+            g = found.get(target)
+            rows.append(np.zeros(target.shape) if g is None else unbroadcast(np.asarray(g), target.shape).ravel())
+    return np.stack([np.ravel(r) for r in rows], axis=0)
+
+
+def _describe(x, i):
+    return f"input {i}" + (f" ('{x.name}')" if x.name else "") + f" of shape {x.shape}"
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Compare ``fn``'s analytic Jacobian with central finite differences, for each input that requires grad.
+
+    ``fn`` maps the input Tensors to a Tensor (or a tuple of Tensors) of any shape.  Inputs must be
+    float64.  On a mismatch it raises :class:`GradcheckError` (or returns False) with the worst element,
+    and names the first recorded op whose own gradient is wrong, with its name scope.
+
+    >>> x = minigrad.tensor(np.random.rand(3), dtype=np.float64, requires_grad=True)
+    >>> minigrad.gradcheck(lambda x: (x * x).tanh(), (x,))
+    True
+    """
+    inputs = _checked_inputs(inputs)
+    outs = _outputs(fn(*inputs))
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            continue
+        analytic = _analytic_jacobian(outs, inputs, i)
+        numeric = _numeric_jacobian(fn, inputs, i, eps)
+        excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        if excess.size and excess.max() > 0:
+            if not raise_exception:
+                return False
+            row, col = np.unravel_index(np.argmax(excess), excess.shape)
+            abs_err = np.abs(analytic - numeric)
+            rel_err = abs_err / np.maximum(np.abs(numeric), 1e-12)
+            element = tuple(int(v) for v in np.unravel_index(col, x.shape)) if x.ndim else ()
+            raise GradcheckError(
+                f"gradcheck failed for {_describe(x, i)}: at element {element} (output element {int(row)}), "
+                f"analytic {analytic[row, col]:.6g} vs numeric {numeric[row, col]:.6g}; "
+                f"max abs error {abs_err.max():.3g}, max rel error {rel_err.max():.3g} "
+                f"(atol={atol}, rtol={rtol}).\n" + locate_wrong_op(fn, inputs, eps, atol, rtol)
+            )
+    return True
+
+
+def check_op(node, eps=1e-6, atol=1e-5, rtol=1e-3, rng=None):
+    """Check one recorded op's vjp on its own recorded inputs; return None, or what is wrong."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    arrays, params = node.inputs
+    forward = node.op.forward
+    extra = {"needs": [p is not None for p in node.parents]} if node.op.takes_needs else {}
+
+    def run(arrs):
+        return np.asarray(forward(*arrs, **params, **extra)[0], dtype=np.float64)
+
+    y, vjp = forward(*arrays, **params, **extra)
+    g = rng.standard_normal(np.shape(y))
+    grads = vjp(np.asarray(g, dtype=np.asarray(y).dtype))
+    for i, parent in enumerate(node.parents):
+        if parent is None:
+            continue
+        x = np.array(arrays[i], dtype=np.float64)
+        analytic = np.zeros(x.shape) if grads[i] is None else unbroadcast(np.asarray(grads[i]), x.shape)
+        numeric = np.zeros(x.shape)
+        arrs = list(arrays)
+        arrs[i] = x
+        for k in np.ndindex(x.shape):
+            old = x[k]
+            x[k] = old + eps
+            plus = np.sum(g * run(arrs))
+            x[k] = old - eps
+            minus = np.sum(g * run(arrs))
+            x[k] = old
+            numeric[k] = (plus - minus) / (2 * eps)
+        bad = np.abs(analytic - numeric) > atol + rtol * np.abs(numeric)
+        if bad.any():
+            k = tuple(int(v) for v in np.argwhere(bad)[0])
+            return (
+                f"its gradient for input {i} (shape {x.shape}) is wrong: at {k} the vjp gives {analytic[k]:.6g}, "
+                f"finite differences {numeric[k]:.6g}"
+            )
+    return None
+
+
+def locate_wrong_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """Re-run ``fn``, re-check every recorded op on its actual inputs, and say which is first wrong."""
+    with engine.keep_inputs():
+        outs = _outputs(fn(*inputs))
+    nodes = [n for n in engine.forward_order([o._node for o in outs if o._node is not None]) if n.op is not None]
+    wrong = []
+    for node in nodes:
+        problem = check_op(node, eps, atol, rtol)
+        if problem:
+            wrong.append((node, problem))
+    if not wrong:
+        return (
+            f"Each of the {len(nodes)} recorded ops has a correct gradient on its own inputs, so the error "
+            "lies in how fn combines them: look for changes to .data, randomness, or work done outside "
+            "minigrad's ops (NumPy on .data) between the inputs and the output."
+        )
+    node, problem = wrong[0]
+    where = f" in {node.scope}" if node.scope else ""
+    more = f" ({len(wrong) - 1} later op(s) also fail their own check)" if len(wrong) > 1 else ""
+    return f"The first op whose own gradient is wrong: op '{node.op.name}'{where}: {problem}{more}."

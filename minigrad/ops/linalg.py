@@ -1,0 +1,35 @@
+"""Matrix product, with numpy.matmul's rules for 1-D and batched operands."""
+import numpy as np
+
+from .registry import primitive
+
+
+def _mT(x):
+    return x.swapaxes(-1, -2)
+
+
+@primitive("matmul")
+def matmul(a, b, needs):
+    """y = a @ b;  da = g @ b^T,  db = a^T @ g"""
+    y = np.matmul(a, b)
+
+    def vjp(g):
+        # A 1-D operand is a row (a) or a column (b) whose axis the product dropped.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        da = db = None
+        if needs[0]:
+            da = np.matmul(g, _mT(b2))
+            if a.ndim == 1:
+                da = da[..., 0, :]
+        if needs[1]:
+            db = np.matmul(_mT(a2), g)
+            if b.ndim == 1:
+                db = db[..., 0]
+        return da, db
+
+    return y, vjp

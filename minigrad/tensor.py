@@ -1,0 +1,458 @@
+"""The Tensor front end: a NumPy array plus what backward needs, and the factories.
+
+Each operator method is one line that hands its arrays to a primitive through
+:func:`apply`; the primitives themselves live in :mod:`minigrad.ops`.
+"""
+import numbers
+import operator
+
+import numpy as np
+
+from . import engine
+from .engine import LeafNode, Node, state
+from .ops import elementwise as E
+from .ops import linalg, reduce as R, shape as S
+
+_default_dtype = np.dtype(np.float32)
+_rng = np.random.default_rng()
+
+
+def set_default_dtype(dtype):
+    """Set the float dtype that Python lists and scalars become (float32 unless changed)."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"the default dtype must be a float dtype such as float32 or float64, got {dtype}")
+    _default_dtype = dtype
+
+
+def get_default_dtype():
+    """The float dtype that Python lists and scalars become."""
+    return _default_dtype
+
+
+def manual_seed(seed):
+    """Seed the generator behind ``randn`` and the ``nn`` initialisers.
+
+    >>> minigrad.manual_seed(0)
+    """
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def default_rng():
+    """The generator that ``randn`` and ``nn`` use when they are given no ``rng``."""
+    return _rng
+
+
+def _check_numeric(array, what="data"):
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"minigrad tensors hold real numbers, but the {what} has dtype {array.dtype} "
+            f"({type(array).__name__}); convert it first, e.g. np.asarray(x, dtype=np.float32)"
+        )
+    return array
+
+
+def as_array(data, dtype=None):
+    """``data`` as a numeric NumPy array; lists and Python scalars become the default float dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
+        dtype = _default_dtype
+    try:
+        array = _check_numeric(np.asarray(data))
+    except ValueError as e:  # ragged nested lists
+        raise TypeError(f"cannot make a tensor from this {type(data).__name__}: {e}") from None
+    return np.array(array, dtype=dtype)
+
+
+def _operand(x):
+    """The other operand of a binary op: a Tensor, a Python number (keeps the Tensor's dtype), or an array."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, numbers.Number) and not isinstance(x, complex):
+        return x
+    if isinstance(x, np.ndarray):
+        return _check_numeric(x, "operand")
+    return as_array(x)
+
+
+def apply(op, *args, **params):
+    """Run primitive ``op`` on the arrays of ``args`` and record it when a gradient is wanted."""
+    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+    needs = [isinstance(a, Tensor) and a.requires_grad for a in args] if state.grad_enabled else ()
+    track = True in needs
+    if op.takes_needs:
+        params["needs"] = needs if track else [False] * len(args)
+    try:
+        y, vjp = op.forward(*arrays, **params)
+    except ValueError as e:
+        shapes = ", ".join(str(np.shape(a)) for a in arrays)
+        raise ValueError(f"{op.name}: inputs of shapes {shapes} do not fit: {e}") from None
+    if type(y) is not np.ndarray:
+        y = np.asarray(y)
+    out = Tensor.__new__(Tensor)
+    out.data, out.grad, out.name = y, None, None
+    if track:
+        parents = tuple(a._graph_node() if n else None for a, n in zip(args, needs))
+        out._node = node = Node(op, vjp, parents, y)
+        out.requires_grad = True
+        if state.keep_inputs:
+            params.pop("needs", None)
+            node.inputs = (arrays, params)
+    else:
+        out._node = None
+        out.requires_grad = False
+    return out
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for reverse-mode gradients.
+
+    >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    array([2., 4.], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_node", "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to our reflected operators: np.ones(3) + t is a Tensor
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self.data = as_array(data, dtype)
+        self.grad = None
+        self.name = name
+        self._node = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_()
+
+    def requires_grad_(self, requires_grad=True):
+        """Make this leaf require (or stop requiring) a gradient; returns self."""
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"only float tensors can require grad, this one is {self.data.dtype}; "
+                "convert it first, e.g. minigrad.tensor(x, dtype=np.float64)"
+            )
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad can only be changed on a leaf tensor; use .detach() for a non-leaf")
+        self.requires_grad = requires_grad
+        return self
+
+    def _graph_node(self):
+        if self._node is None:
+            self._node = LeafNode(self)
+        return self._node
+
+    # -- what it is --------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape, doc="The shape, as a tuple.")
+    ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
+    dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype.")
+    size = property(lambda self: self.data.size, doc="The number of elements.")
+
+    @property
+    def is_leaf(self):
+        """True unless the tensor was computed by a recorded op."""
+        return self._node is None or self._node.tensor is self
+
+    @property
+    def op(self):
+        """The name of the op that computed this tensor, or None for a leaf."""
+        return None if self.is_leaf else self._node.op.name
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = "" if self.data.dtype == _default_dtype else f", dtype={self.data.dtype}"
+        if self.requires_grad:
+            extra += ", requires_grad=True" if self.is_leaf else f", op={self.op}"
+        return f"tensor({body}{extra})"
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self):
+        """The underlying NumPy array (shared, not copied)."""
+        return self.data
+
+    def tolist(self):
+        """The values as nested Python lists."""
+        return self.data.tolist()
+
+    def detach(self):
+        """A tensor sharing this one's data, cut off from the graph."""
+        return Tensor._wrap(self.data)
+
+    def astype(self, dtype):
+        """A copy with another dtype; gradients flow back in this tensor's dtype."""
+        return apply(E.cast, self, dtype=np.dtype(dtype))
+
+    float = lambda self: self.astype(np.float32)  # noqa: E731
+    double = lambda self: self.astype(np.float64)  # noqa: E731
+
+    @staticmethod
+    def _wrap(array):
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t.name, t._node, t.requires_grad = array, None, None, None, False
+        return t
+
+    # -- gradients ---------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Add d(self)/d(leaf) . grad into every leaf's ``.grad`` (``grad`` defaults to 1 for a scalar)."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the ops that made it had "
+                "requires_grad=True (or it was made under no_grad). Create the inputs with requires_grad=True."
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a grad works on a single-element tensor, this one has shape {self.shape}: "
+                    "reduce it first (y.sum().backward()) or pass grad= an array of that shape"
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = as_array(grad, self.data.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(grad=...) needs a grad of the tensor's shape {self.shape}, got {grad.shape}")
+        engine.run_backward(self._graph_node(), grad, retain_graph)
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (set ``.grad`` to None)."""
+        self.grad = None
+
+    # -- arithmetic --------------------------------------------------------------------
+    def __add__(self, other):
+        return apply(E.add, self, _operand(other))
+
+    def __radd__(self, other):
+        return apply(E.add, _operand(other), self)
+
+    def __sub__(self, other):
+        return apply(E.sub, self, _operand(other))
+
+    def __rsub__(self, other):
+        return apply(E.sub, _operand(other), self)
+
+    def __mul__(self, other):
+        return apply(E.mul, self, _operand(other))
+
+    def __rmul__(self, other):
+        return apply(E.mul, _operand(other), self)
+
+    def __truediv__(self, other):
+        return apply(E.div, self, _operand(other))
+
+    def __rtruediv__(self, other):
+        return apply(E.div, _operand(other), self)
+
+    def __pow__(self, other):
+        return apply(E.power, self, _operand(other))
+
+    def __rpow__(self, other):
+        return apply(E.power, _operand(other), self)
+
+    def __neg__(self):
+        return apply(E.neg, self)
+
+    def __matmul__(self, other):
+        return apply(linalg.matmul, self, _operand(other))
+
+    def __rmatmul__(self, other):
+        return apply(linalg.matmul, _operand(other), self)
+
+    def exp(self):
+        """e ** self, elementwise."""
+        return apply(E.exp, self)
+
+    def log(self):
+        """The natural logarithm, elementwise."""
+        return apply(E.log, self)
+
+    def sqrt(self):
+        """The square root, elementwise."""
+        return apply(E.sqrt, self)
+
+    def tanh(self):
+        """The hyperbolic tangent, elementwise (stable for any input)."""
+        return apply(E.tanh, self)
+
+    def sigmoid(self):
+        """1 / (1 + exp(-self)), elementwise, without overflow for any input."""
+        return apply(E.sigmoid, self)
+
+    def relu(self):
+        """max(self, 0), elementwise."""
+        return apply(E.relu, self)
+
+    # -- shape -------------------------------------------------------------------------
+    def reshape(self, *shape):
+        """The same elements in another shape (one -1 is inferred): ``t.reshape(2, -1)``."""
+        return apply(S.reshape, self, shape=_shape_arg(shape))
+
+    def transpose(self, *axes):
+        """Permute the axes (reverse them when none are given), as numpy.transpose."""
+        return apply(S.transpose, self, axes=_shape_arg(axes) if axes else None)
+
+    T = property(lambda self: self.transpose(), doc="The axes reversed.")
+
+    def __getitem__(self, index):
+        return apply(S.getitem, self, index=_index_arg(index))
+
+    def chunk(self, chunks, axis=0):
+        """Split into ``chunks`` pieces along ``axis`` (the last may be smaller), as torch.chunk."""
+        n = self.shape[axis]
+        step = -(-n // chunks)
+        return split(self, list(range(step, n, step)), axis)
+
+    # -- reductions --------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        """The sum over ``axis`` (all axes when None)."""
+        return apply(R.sum_, self, axis=_axis_arg(axis), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        """The mean over ``axis`` (all axes when None)."""
+        return apply(R.mean, self, axis=_axis_arg(axis), keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        """The maximum over ``axis``; tied maxima share the gradient equally."""
+        return apply(R.max_, self, axis=_axis_arg(axis), keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        """log(sum(exp(self), axis)), computed without overflow."""
+        return apply(R.logsumexp, self, axis=_axis_arg(axis), keepdims=keepdims)
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(operator.index(n) for n in shape)
+
+
+def _axis_arg(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _index_arg(index):
+    """Tensors and lists inside an index become NumPy arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index_arg(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _tensors(tensors, what):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{what} needs at least one tensor")
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+
+
+# -- functions ---------------------------------------------------------------------------
+def matmul(a, b):
+    """The matrix product ``a @ b``, with numpy.matmul's rules for 1-D and batched operands."""
+    return apply(linalg.matmul, _operand(a), _operand(b))
+
+
+def concat(tensors, axis=0):
+    """Join tensors along an existing axis: ``concat([h, x], axis=1)``."""
+    return apply(S.concat, *_tensors(tensors, "concat"), axis=axis)
+
+
+def stack(tensors, axis=0):
+    """Join same-shaped tensors along a new axis: ``stack(hs)`` has shape (T, *h.shape)."""
+    return apply(S.stack, *_tensors(tensors, "stack"), axis=axis)
+
+
+def split(tensor, sections_or_indices, axis=0):
+    """Cut a tensor into equal ``sections`` or at ``indices`` along ``axis``, as numpy.split.
+
+    >>> i, f = minigrad.split(gates, 2, axis=1)
+    """
+    n = tensor.shape[axis]
+    if isinstance(sections_or_indices, numbers.Integral):
+        if sections_or_indices <= 0 or n % sections_or_indices:
+            raise ValueError(
+                f"split: axis {axis} of length {n} does not divide into {sections_or_indices} equal sections; "
+                "pass a list of indices instead"
+            )
+        step = n // sections_or_indices
+        cuts = list(range(step, n, step))
+    else:
+        cuts = [operator.index(i) for i in sections_or_indices]
+    bounds = [0, *cuts, n]
+    lead = (slice(None),) * (axis % tensor.ndim)
+    return [tensor[lead + (slice(a, b),)] for a, b in zip(bounds, bounds[1:])]
+
+
+def _unary(op):
+    def f(x):
+        return apply(op, x if isinstance(x, Tensor) else Tensor(x))
+
+    f.__name__ = op.name
+    f.__doc__ = f"``{op.name}`` elementwise; {op.doc}"
+    return f
+
+
+exp, log, sqrt, tanh, sigmoid, relu = (_unary(op) for op in (E.exp, E.log, E.sqrt, E.tanh, E.sigmoid, E.relu))
+
+
+# -- factories ---------------------------------------------------------------------------
+def tensor(data, requires_grad=False, dtype=None, name=None):
+    """A new tensor holding a copy of ``data``: ``minigrad.tensor([1.0, 2.0], requires_grad=True)``."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def _filled(fill, shape, dtype, requires_grad):
+    dtype = _default_dtype if dtype is None else dtype
+    return Tensor(np.full(_shape_arg(shape), fill, dtype=dtype), requires_grad=requires_grad)
+
+
+def zeros(*shape, dtype=None, requires_grad=False):
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return _filled(0, shape, dtype, requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad=False):
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
+    return _filled(1, shape, dtype, requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    """Zeros of ``t``'s shape and dtype."""
+    return Tensor(np.zeros_like(as_array(t), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    """Ones of ``t``'s shape and dtype."""
+    return Tensor(np.ones_like(as_array(t), dtype=dtype), requires_grad=requires_grad)
+
+
+def randn(*shape, rng=None, dtype=None, requires_grad=False):
+    """Standard normal samples: ``randn(2, 3, rng=np.random.default_rng(0))``."""
+    rng = _rng if rng is None else rng
+    dtype = _default_dtype if dtype is None else dtype
+    return Tensor(rng.standard_normal(_shape_arg(shape)).astype(dtype), requires_grad=requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
+    """Evenly spaced values in [start, stop): integers give int64, floats the default float dtype."""
+    if stop is None:
+        start, stop = 0, start
+    if dtype is None and not all(isinstance(v, numbers.Integral) for v in (start, stop, step)):
+        dtype = _default_dtype
+    return Tensor(np.arange(start, stop, step, dtype=dtype), requires_grad=requires_grad)
