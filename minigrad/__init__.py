@@ -1,8 +1,9 @@
 """minigrad: a small, readable reverse-mode autograd library on NumPy."""
-from . import ops
+from . import nn, ops, optim
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad
 from .function import Context, Function
 from .gradcheck import GradcheckError, gradcheck
+from .io import load, save
 from .tensor import (
     Tensor,
     arange,
@@ -34,5 +35,5 @@ __all__ = [
     "matmul", "concat", "stack", "split", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
     "no_grad", "enable_grad", "is_grad_enabled", "name_scope", "detect_anomaly",
     "Function", "Context", "gradcheck", "GradcheckError",
-    "set_default_dtype", "get_default_dtype", "manual_seed", "ops",
+    "set_default_dtype", "get_default_dtype", "manual_seed", "ops", "nn", "optim", "save", "load",
 ]

@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 
-from .ops.registry import unbroadcast
+from .ops.registry import Scatter, unbroadcast
 
 
 class _State:
@@ -27,7 +27,7 @@ state = _State()
 class Node:
     """One recorded op: the output's graph identity, kept light for speed."""
 
-    __slots__ = ("op", "vjp", "parents", "scope", "shape", "dtype", "name", "inputs", "_g", "_pending")
+    __slots__ = ("op", "vjp", "parents", "scope", "shape", "dtype", "name", "inputs", "_g", "_owned", "_pending")
     tensor = None  # only leaves point back to their tensor
 
     def __init__(self, op, vjp, parents, out):
@@ -45,7 +45,7 @@ class Node:
 class LeafNode:
     """Where gradients of a leaf tensor that requires grad arrive."""
 
-    __slots__ = ("tensor", "_g", "_pending")
+    __slots__ = ("tensor", "_g", "_owned", "_pending")
     op = vjp = inputs = None
     parents = ()
     scope = ""
@@ -185,7 +185,7 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
     the total gradient of every node's output (gradcheck and drawing use both).
     """
     _count_consumers(root)
-    root._g = grad
+    root._g, root._owned = grad, False
     ready = [root]
     anomaly = state.anomaly
     while ready:
@@ -195,7 +195,7 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
             on_grad(node, g)
         if node.tensor is not None:
             if g is not None and accumulate:
-                _accumulate_leaf(node.tensor, g)
+                _accumulate_leaf(node, g)
             continue
         grads = node.vjp(g) if g is not None else (None,) * len(node.parents)
         if anomaly:
@@ -206,23 +206,44 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
             if p is None:
                 continue
             if gp is not None:
-                if gp.shape != p.shape:
-                    gp = unbroadcast(gp, p.shape)
-                p._g = gp if p._g is None else p._g + gp
+                _add_grad(p, gp)
             p._pending -= 1
             if p._pending == 0:
                 ready.append(p)
 
 
-def _accumulate_leaf(tensor, g):
+def _add_grad(node, g):
+    """Add ``g`` into ``node._g``, in place where the engine owns that buffer (``_owned``)."""
+    if type(g) is Scatter:
+        if node._g is None or not node._owned:
+            buffer = np.zeros(node.shape, np.result_type(node.dtype, g.value.dtype))
+            if node._g is not None:
+                buffer += node._g
+            node._g, node._owned = buffer, True
+        g.add_to(node._g)
+        return
+    if g.shape != node.shape:
+        g = unbroadcast(g, node.shape)
+    if node._g is None:
+        node._g, node._owned = g, False  # may alias another array: never written into
+    elif node._owned:
+        node._g += g
+    else:
+        node._g, node._owned = node._g + g, True
+
+
+def _accumulate_leaf(node, g):
+    tensor = node.tensor
     if tensor.grad is None:
-        tensor.grad = np.array(g, dtype=tensor.data.dtype)
+        owned = node._owned and g.dtype == tensor.data.dtype and g.flags.writeable
+        tensor.grad = g if owned else np.array(g, dtype=tensor.data.dtype)
     else:
         tensor.grad += g
 
 
 def _check_finite(node, grads):
     for i, gp in enumerate(grads):
+        gp = gp.value if type(gp) is Scatter else gp
         if gp is not None and _nonfinite(gp):
             where = f" in scope '{node.scope}'" if node.scope else ""
             kind = "NaN" if np.isnan(gp).any() else "inf"

@@ -63,3 +63,38 @@ def unbroadcast(grad, shape):
     if grad.shape != shape:
         raise ValueError(f"a gradient of shape {grad.shape} cannot be reduced to its input's shape {shape}")
     return np.asarray(grad)
+
+
+class Scatter:
+    """A sparse gradient: zeros of the input's shape with ``value`` added at ``index``.
+
+    Indexing returns this instead of a padded copy, so the engine can add the
+    gradients of many slices of one tensor (an LSTM's time steps, its gates)
+    into a single buffer.
+    """
+
+    __slots__ = ("index", "value", "repeats")
+
+    def __init__(self, index, value):
+        self.index = index
+        self.value = value
+        items = index if isinstance(index, tuple) else (index,)
+        self.repeats = any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items)
+
+    def add_to(self, buffer):
+        if self.repeats:
+            np.add.at(buffer, self.index, self.value)  # an index may repeat: every copy adds
+        else:
+            buffer[self.index] += self.value
+
+    def dense(self, shape, dtype):
+        out = np.zeros(shape, dtype)
+        self.add_to(out)
+        return out
+
+
+def dense(grad, shape):
+    """A gradient as a plain array of ``shape``: Scatters filled in, broadcast gradients reduced."""
+    if isinstance(grad, Scatter):
+        return grad.dense(shape, grad.value.dtype)
+    return unbroadcast(np.asarray(grad), shape)

@@ -1,7 +1,7 @@
 """Primitives that move elements without changing them: reshape, transpose, indexing, concat, stack."""
 import numpy as np
 
-from .registry import primitive
+from .registry import Scatter, primitive
 
 
 @primitive("reshape")
@@ -17,31 +17,10 @@ def transpose(a, axes):
     return a.transpose(axes), lambda g: (g.transpose(inverse),)
 
 
-def _is_basic(index):
-    """True when `index` holds only ints, slices, None and Ellipsis (a view, no repeats)."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
-
-
-def _has_int_array(index):
-    items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items)
-
-
 @primitive("getitem")
 def getitem(a, index):
     """y = a[index];  da = zeros_like(a) with g added at [index]"""
-    shape, dtype = a.shape, a.dtype
-
-    def vjp(g):
-        da = np.zeros(shape, np.result_type(dtype, g.dtype))
-        if _has_int_array(index):
-            np.add.at(da, index, g)  # an index may repeat: every copy adds its gradient
-        else:
-            da[index] = g
-        return (da,)
-
-    return a[index], vjp
+    return a[index], lambda g: (Scatter(index, g),)
 
 
 @primitive("concat")

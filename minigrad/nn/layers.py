@@ -1,0 +1,76 @@
+"""Feed-forward layers."""
+import math
+
+import numpy as np
+
+from .. import tensor as T
+from ..engine import name_scope
+from . import functional as F
+from .module import Module, Parameter, uniform
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias, with weight (out, in) and torch's U(-1/sqrt(in), 1/sqrt(in)) initialisation."""
+
+    def __init__(self, in_features, out_features, bias=True, rng=None, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / math.sqrt(in_features)
+        self.weight = uniform((out_features, in_features), bound, rng, dtype)
+        self.bias = uniform((out_features,), bound, rng, dtype) if bias else None
+
+    def forward(self, x):
+        with name_scope("linear"):
+            y = x @ self.weight.T
+            return y + self.bias if self.bias is not None else y
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Embedding(Module):
+    """A lookup table: ``Embedding(vocab, dim)(ids)`` gives rows of ``weight`` (initialised N(0, 1))."""
+
+    def __init__(self, num_embeddings, embedding_dim, rng=None, dtype=None):
+        super().__init__()
+        rng = T.default_rng() if rng is None else rng
+        self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim)), dtype=dtype or np.float32)
+
+    def forward(self, ids):
+        ids = np.asarray(ids.data if isinstance(ids, T.Tensor) else ids)
+        if ids.dtype.kind not in "iu":
+            raise TypeError(f"Embedding takes integer ids, got dtype {ids.dtype}")
+        return self.weight[ids]
+
+    def extra_repr(self):
+        return f"{self.weight.shape[0]}, {self.weight.shape[1]}"
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` in training (scaling the rest by 1/(1-p)); identity in eval."""
+
+    def __init__(self, p=0.5, rng=None):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p, self.rng = p, rng
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training, self.rng)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class ReLU(Module):
+    """max(x, 0) as a Module, for Sequential."""
+
+    def forward(self, x):
+        return x.relu()
+
+
+class Tanh(Module):
+    """tanh(x) as a Module, for Sequential."""
+
+    def forward(self, x):
+        return x.tanh()

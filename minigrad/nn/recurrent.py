@@ -1,0 +1,315 @@
+"""Recurrent cells and sequence modules, written with the library's own primitives.
+
+Weights follow torch's layout and gate order, so a state_dict moves between the two:
+``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), ``bias_ih`` and ``bias_hh`` (G*H), with
+G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n).  Each gate is computed inside
+its own name scope, so drawings and gradcheck reports speak the tutorial's language.
+
+Each kind of cell is one small "math" class holding its step; a cell module applies
+that step once, a sequence module along a sequence, per layer and direction.
+"""
+import math
+
+import numpy as np
+
+from .. import tensor as T
+from ..engine import name_scope
+from .module import Module, uniform
+
+
+class _RNNMath:
+    """h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)  (or relu)."""
+
+    gates, scope, fold_hh_bias, has_cell = 1, "rnn_cell", True, False
+
+    def step(self, xp, h, w_hh_t, b_hh):
+        with name_scope("hidden"):
+            pre = xp + h @ w_hh_t
+            return pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
+
+
+class _LSTMMath:
+    """The tutorial's LSTM: gates i, f, o = sigmoid(.), candidate g = tanh(.), c = f*c + i*g, h = o*tanh(c)."""
+
+    gates, scope, fold_hh_bias, has_cell = 4, "lstm_cell", True, True
+
+    def step(self, xp, state, w_hh_t, b_hh):
+        h, c = state
+        H = h.shape[-1]
+        with name_scope("gates"):
+            z = xp + h @ w_hh_t  # all four pre-activations: W [h_{t-1}, x_t] + b
+        with name_scope("input_gate"):
+            i = z[..., :H].sigmoid()
+        with name_scope("forget_gate"):
+            f = z[..., H : 2 * H].sigmoid()
+        with name_scope("candidate"):
+            g = z[..., 2 * H : 3 * H].tanh()
+        with name_scope("output_gate"):
+            o = z[..., 3 * H :].sigmoid()
+        with name_scope("cell"):
+            c = f * c + i * g
+        with name_scope("hidden"):
+            h = o * c.tanh()
+        return h, c
+
+
+class _PeepholeMath(_LSTMMath):
+    """An LSTM whose gates also see the cell: i, f peep at c_{t-1}, o at c_t (diagonal peepholes, Gers 2002)."""
+
+    scope = "peephole_lstm_cell"
+
+    def step(self, xp, state, w_hh_t, b_hh):
+        h, c_prev = state
+        H = h.shape[-1]
+        p = self.weight_ch  # (3, H): peephole weights of the input, forget and output gates
+        with name_scope("gates"):
+            z = xp + h @ w_hh_t
+        with name_scope("input_gate"):
+            i = (z[..., :H] + p[0] * c_prev).sigmoid()
+        with name_scope("forget_gate"):
+            f = (z[..., H : 2 * H] + p[1] * c_prev).sigmoid()
+        with name_scope("candidate"):
+            g = z[..., 2 * H : 3 * H].tanh()
+        with name_scope("cell"):
+            c = f * c_prev + i * g
+        with name_scope("output_gate"):
+            o = (z[..., 3 * H :] + p[2] * c).sigmoid()
+        with name_scope("hidden"):
+            h = o * c.tanh()
+        return h, c
+
+
+class _GRUMath:
+    """torch's GRU: r, z = sigmoid(.), n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h = (1 - z) * n + z * h."""
+
+    gates, scope, fold_hh_bias, has_cell = 3, "gru_cell", False, False
+
+    def step(self, xp, h, w_hh_t, b_hh):
+        H = h.shape[-1]
+        with name_scope("gates"):
+            hp = h @ w_hh_t
+            if b_hh is not None:
+                hp = hp + b_hh
+        with name_scope("reset_gate"):
+            r = (xp[..., :H] + hp[..., :H]).sigmoid()
+        with name_scope("update_gate"):
+            z = (xp[..., H : 2 * H] + hp[..., H : 2 * H]).sigmoid()
+        with name_scope("candidate"):
+            n = (xp[..., 2 * H :] + r * hp[..., 2 * H :]).tanh()
+        with name_scope("hidden"):
+            return (1 - z) * n + z * h
+
+
+def _init_weights(module, suffix, input_size, hidden_size, bias, rng, dtype):
+    """torch's initialisation: every weight and bias U(-1/sqrt(H), 1/sqrt(H))."""
+    bound = 1 / math.sqrt(hidden_size)
+    rows = module.gates * hidden_size
+    setattr(module, "weight_ih" + suffix, uniform((rows, input_size), bound, rng, dtype))
+    setattr(module, "weight_hh" + suffix, uniform((rows, hidden_size), bound, rng, dtype))
+    setattr(module, "bias_ih" + suffix, uniform((rows,), bound, rng, dtype) if bias else None)
+    setattr(module, "bias_hh" + suffix, uniform((rows,), bound, rng, dtype) if bias else None)
+
+
+def _tensor(x, what, dtype):
+    if isinstance(x, T.Tensor):
+        return x
+    return T.Tensor(x, dtype=dtype)
+
+
+class _Recurrence(Module):
+    """What cells and sequence modules share: the input projection and one step."""
+
+    def _weights(self, suffix):
+        return tuple(getattr(self, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def _project(self, x, w_ih, b_ih, b_hh):
+        """x @ W_ih^T + b_ih (+ b_hh where the step adds it unchanged): the input's share of every gate."""
+        xp = x @ w_ih.T
+        if b_ih is None:
+            return xp
+        return xp + (b_ih + b_hh if self.fold_hh_bias else b_ih)
+
+    def _zero_state(self, batch_shape, dtype):
+        h = T.zeros(*batch_shape, self.hidden_size, dtype=dtype)
+        return (h, T.zeros(*batch_shape, self.hidden_size, dtype=dtype)) if self.has_cell else h
+
+    def _check_input(self, x, expected):
+        if x.shape[-1] != expected:
+            raise ValueError(
+                f"{type(self).__name__} expects inputs with {expected} features in the last axis "
+                f"(input_size={expected}), got shape {x.shape}"
+            )
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class _Cell(_Recurrence):
+    def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype=None):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        _init_weights(self, "", input_size, hidden_size, bias, rng, dtype)
+
+    def forward(self, x, state=None):
+        """One step: ``x`` (B, I) or (I,), ``state`` from the previous step (zeros when None)."""
+        w_ih, w_hh, b_ih, b_hh = self._weights("")
+        x = _tensor(x, "x", w_ih.dtype)
+        self._check_input(x, self.input_size)
+        if state is None:
+            state = self._zero_state(x.shape[:-1], w_ih.dtype)
+        with name_scope(self.scope):
+            xp = self._project(x, w_ih, b_ih, b_hh)
+            return self.step(xp, state, w_hh.T, None if self.fold_hh_bias else b_hh)
+
+
+class RNNCell(_RNNMath, _Cell):
+    """The simple RNN: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh); ``forward(x, h) -> h'``."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", rng=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, rng, dtype)
+
+
+class LSTMCell(_LSTMMath, _Cell):
+    """torch.nn.LSTMCell from primitives: ``forward(x, (h, c)) -> (h', c')``, gate order (i, f, g, o).
+
+    >>> cell = LSTMCell(3, 5)
+    >>> h, c = cell(minigrad.randn(2, 3))
+    """
+
+
+class GRUCell(_GRUMath, _Cell):
+    """torch.nn.GRUCell from primitives: ``forward(x, h) -> h'``, gate order (r, z, n)."""
+
+
+class PeepholeLSTMCell(_PeepholeMath, _Cell):
+    """An LSTMCell whose gates also look at the cell state (``weight_ch``, shape (3, H), for i, f, o)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, rng, dtype)
+        self.weight_ch = uniform((3, hidden_size), 1 / math.sqrt(hidden_size), rng, dtype)
+
+
+class _Sequence(_Recurrence):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 bidirectional=False, nonlinearity="tanh", rng=None, dtype=None):
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.batch_first, self.bidirectional, self.nonlinearity = batch_first, bidirectional, nonlinearity
+        for layer in range(num_layers):
+            for suffix in self._suffixes(layer):
+                size = input_size if layer == 0 else hidden_size * self.num_directions
+                _init_weights(self, suffix, size, hidden_size, bias, rng, dtype)
+
+    @property
+    def num_directions(self):
+        return 2 if self.bidirectional else 1
+
+    def _suffixes(self, layer):
+        return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
+
+    def _initial_states(self, hx, batch, dtype):
+        """One initial state per (layer, direction), from ``hx`` of shape (layers * directions, B, H)."""
+        n = self.num_layers * self.num_directions
+        if hx is None:
+            return [self._zero_state((batch,), dtype)] * n
+        parts = hx if self.has_cell else (hx,)
+        for p in parts:
+            if p.shape != (n, batch, self.hidden_size):
+                raise ValueError(
+                    f"{type(self).__name__}: initial state must have shape {(n, batch, self.hidden_size)} "
+                    f"(layers * directions, batch, hidden), got {p.shape}"
+                )
+        parts = [_tensor(p, "hx", dtype) for p in parts]
+        return [tuple(p[k] for p in parts) if self.has_cell else parts[0][k] for k in range(n)]
+
+    def forward(self, x, hx=None):
+        """Run over a sequence ``x`` of shape (T, B, I) ((B, T, I) when batch_first; (T, I) unbatched).
+
+        Returns ``output`` (T, B, D*H) and the final state: ``h_n`` (L*D, B, H), or ``(h_n, c_n)`` for LSTMs.
+        """
+        dtype = self.weight_ih_l0.dtype
+        x = _tensor(x, "x", dtype)
+        self._check_input(x, self.input_size)
+        unbatched = x.ndim == 2
+        if unbatched:
+            x = x.reshape(x.shape[0], 1, x.shape[1])
+            hx = None if hx is None else tuple(p.reshape(p.shape[0], 1, -1) for p in hx) if self.has_cell else hx.reshape(hx.shape[0], 1, -1)
+        elif x.ndim != 3:
+            raise ValueError(f"{type(self).__name__} takes input of shape (T, B, I) or (T, I), got {x.shape}")
+        elif self.batch_first:
+            x = x.transpose(1, 0, 2)
+        steps, batch = x.shape[0], x.shape[1]
+        if steps == 0:
+            raise ValueError(f"{type(self).__name__} got an empty sequence (T = 0)")
+        initial = self._initial_states(hx, batch, dtype)
+        finals = []
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for d, suffix in enumerate(self._suffixes(layer)):
+                with name_scope(f"layer{layer}" + ("_reverse" if d else "")):
+                    hs, state = self._run_direction(layer_input, suffix, initial[len(finals)], reverse=d == 1)
+                outputs.append(hs)
+                finals.append(state)
+            layer_input = outputs[0] if len(outputs) == 1 else T.concat(outputs, axis=2)
+        output = layer_input
+        if self.has_cell:
+            final = (T.stack([s[0] for s in finals]), T.stack([s[1] for s in finals]))
+        else:
+            final = T.stack(finals)
+        if unbatched:
+            output = output.reshape(steps, -1)
+            final = tuple(f.reshape(f.shape[0], -1) for f in final) if self.has_cell else final.reshape(final.shape[0], -1)
+        elif self.batch_first:
+            output = output.transpose(1, 0, 2)
+        return output, final
+
+    def _run_direction(self, x, suffix, state, reverse):
+        w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
+        steps, batch, features = x.shape
+        with name_scope("input_projection"):
+            # One matmul for the inputs of every time step; the loop does only the recurrent part.
+            xp = self._project(x.reshape(steps * batch, features), w_ih, b_ih, b_hh).reshape(steps, batch, -1)
+            w_hh_t = w_hh.T
+        b_step = None if self.fold_hh_bias else b_hh
+        hs = [None] * steps
+        for t in reversed(range(steps)) if reverse else range(steps):
+            with name_scope(f"t{t}"), name_scope(self.scope):
+                state = self.step(xp[t], state, w_hh_t, b_step)
+            hs[t] = state[0] if self.has_cell else state
+        return T.stack(hs), state
+
+
+class RNN(_RNNMath, _Sequence):
+    """torch.nn.RNN from primitives (Elman RNN with tanh or relu), torch's shapes and state_dict keys."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 bidirectional=False, rng=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, nonlinearity, rng, dtype)
+
+
+class LSTM(_LSTMMath, _Sequence):
+    """torch.nn.LSTM from primitives: ``output, (h_n, c_n) = lstm(x, (h_0, c_0))``, torch's state_dict keys.
+
+    >>> lstm = LSTM(8, 16, num_layers=2, bidirectional=True)
+    >>> out, (h, c) = lstm(minigrad.randn(5, 3, 8))     # out: (5, 3, 32)
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 bidirectional=False, rng=None, dtype=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, "tanh", rng, dtype)
+
+
+class GRU(_GRUMath, _Sequence):
+    """torch.nn.GRU from primitives: ``output, h_n = gru(x, h_0)``, torch's state_dict keys."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 bidirectional=False, rng=None, dtype=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, "tanh", rng, dtype)
