@@ -18,7 +18,7 @@ class _State:
     grad_enabled = True
     scope = ""  # "cell/gate": the name scopes open now, outermost first
     anomaly = False
-    keep_inputs = False  # gradcheck's diagnosis re-runs each op on its recorded inputs
+    keep_values = False  # keep each op's arrays: gradcheck's diagnosis re-runs ops, drawings show values
 
 
 state = _State()
@@ -27,7 +27,7 @@ state = _State()
 class Node:
     """One recorded op: the output's graph identity, kept light for speed."""
 
-    __slots__ = ("op", "vjp", "parents", "scope", "shape", "dtype", "name", "inputs", "_g", "_owned", "_pending")
+    __slots__ = ("op", "vjp", "parents", "scope", "shape", "dtype", "name", "values", "_g", "_owned", "_pending")
     tensor = None  # only leaves point back to their tensor
 
     def __init__(self, op, vjp, parents, out):
@@ -38,7 +38,7 @@ class Node:
         self.shape = out.shape
         self.dtype = out.dtype
         self.name = None
-        self.inputs = None
+        self.values = None  # (input arrays, params, output) under keep_values()
         self._g = None
 
 
@@ -46,7 +46,7 @@ class LeafNode:
     """Where gradients of a leaf tensor that requires grad arrive."""
 
     __slots__ = ("tensor", "_g", "_owned", "_pending")
-    op = vjp = inputs = None
+    op = vjp = values = None
     parents = ()
     scope = ""
 
@@ -103,10 +103,13 @@ class detect_anomaly(_GradMode):
     flag, value = "anomaly", True
 
 
-class keep_inputs(_GradMode):
-    """Keep each recorded op's input arrays on its node (for gradcheck's per-op diagnosis)."""
+class keep_values(_GradMode):
+    """Keep each recorded op's input and output arrays on its node (``node.values``).
 
-    flag, value = "keep_inputs", True
+    gradcheck's diagnosis re-checks each op on them; drawings with ``show_data`` show them.
+    """
+
+    flag, value = "keep_values", True
 
 
 def is_grad_enabled():
@@ -201,7 +204,7 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
         if anomaly:
             _check_finite(node, grads)
         if not retain_graph:
-            node.vjp = node.inputs = None
+            node.vjp = None
         for p, gp in zip(node.parents, grads):
             if p is None:
                 continue

@@ -109,7 +109,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 def check_op(node, eps=1e-6, atol=1e-5, rtol=1e-3, rng=None):
     """Check one recorded op's vjp on its own recorded inputs; return None, or what is wrong."""
     rng = np.random.default_rng(0) if rng is None else rng
-    arrays, params = node.inputs
+    arrays, params, _ = node.values
     forward = node.op.forward
     extra = {"needs": [p is not None for p in node.parents]} if node.op.takes_needs else {}
 
@@ -147,7 +147,7 @@ def check_op(node, eps=1e-6, atol=1e-5, rtol=1e-3, rng=None):
 
 def locate_wrong_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     """Re-run ``fn``, re-check every recorded op on its actual inputs, and say which is first wrong."""
-    with engine.keep_inputs():
+    with engine.keep_values():
         outs = _outputs(fn(*inputs))
     nodes = [n for n in engine.forward_order([o._node for o in outs if o._node is not None]) if n.op is not None]
     wrong = []

@@ -95,14 +95,14 @@ def apply(op, *args, **params):
     if type(y) is not np.ndarray:
         y = np.asarray(y)
     out = Tensor.__new__(Tensor)
-    out.data, out.grad, out.name = y, None, None
+    out.data, out.grad, out._name = y, None, None
     if track:
         parents = tuple(a._graph_node() if n else None for a, n in zip(args, needs))
         out._node = node = Node(op, vjp, parents, y)
         out.requires_grad = True
-        if state.keep_inputs:
+        if state.keep_values:
             params.pop("needs", None)
-            node.inputs = (arrays, params)
+            node.values = (arrays, params, y)
     else:
         out._node = None
         out.requires_grad = False
@@ -118,14 +118,14 @@ class Tensor:
     array([2., 4.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_node", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_name", "_node", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators: np.ones(3) + t is a Tensor
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = as_array(data, dtype)
         self.grad = None
-        self.name = name
         self._node = None
+        self._name = name
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_()
@@ -148,6 +148,17 @@ class Tensor:
         return self._node
 
     # -- what it is --------------------------------------------------------------------
+    @property
+    def name(self):
+        """A label for drawings and gradcheck reports (None unless given)."""
+        return self._name
+
+    @name.setter
+    def name(self, value):
+        self._name = value
+        if self._node is not None and self._node.tensor is None:
+            self._node.name = value  # an op's output: the drawing reads the name from the graph
+
     shape = property(lambda self: self.data.shape, doc="The shape, as a tuple.")
     ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
     dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype.")
@@ -204,7 +215,7 @@ class Tensor:
     @staticmethod
     def _wrap(array):
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t.name, t._node, t.requires_grad = array, None, None, None, False
+        t.data, t.grad, t._name, t._node, t.requires_grad = array, None, None, None, False
         return t
 
     # -- gradients ---------------------------------------------------------------------

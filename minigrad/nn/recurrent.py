@@ -17,6 +17,11 @@ from ..engine import name_scope
 from .module import Module, uniform
 
 
+def _named(t, name):
+    t.name = name
+    return t
+
+
 class _RNNMath:
     """h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)  (or relu)."""
 
@@ -25,7 +30,7 @@ class _RNNMath:
     def step(self, xp, h, w_hh_t, b_hh):
         with name_scope("hidden"):
             pre = xp + h @ w_hh_t
-            return pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
+            return _named(pre.tanh() if self.nonlinearity == "tanh" else pre.relu(), "h")
 
 
 class _LSTMMath:
@@ -39,17 +44,17 @@ class _LSTMMath:
         with name_scope("gates"):
             z = xp + h @ w_hh_t  # all four pre-activations: W [h_{t-1}, x_t] + b
         with name_scope("input_gate"):
-            i = z[..., :H].sigmoid()
+            i = _named(z[..., :H].sigmoid(), "i")
         with name_scope("forget_gate"):
-            f = z[..., H : 2 * H].sigmoid()
+            f = _named(z[..., H : 2 * H].sigmoid(), "f")
         with name_scope("candidate"):
-            g = z[..., 2 * H : 3 * H].tanh()
+            g = _named(z[..., 2 * H : 3 * H].tanh(), "g")
         with name_scope("output_gate"):
-            o = z[..., 3 * H :].sigmoid()
+            o = _named(z[..., 3 * H :].sigmoid(), "o")
         with name_scope("cell"):
-            c = f * c + i * g
+            c = _named(f * c + i * g, "c")
         with name_scope("hidden"):
-            h = o * c.tanh()
+            h = _named(o * c.tanh(), "h")
         return h, c
 
 
@@ -65,17 +70,17 @@ class _PeepholeMath(_LSTMMath):
         with name_scope("gates"):
             z = xp + h @ w_hh_t
         with name_scope("input_gate"):
-            i = (z[..., :H] + p[0] * c_prev).sigmoid()
+            i = _named((z[..., :H] + p[0] * c_prev).sigmoid(), "i")
         with name_scope("forget_gate"):
-            f = (z[..., H : 2 * H] + p[1] * c_prev).sigmoid()
+            f = _named((z[..., H : 2 * H] + p[1] * c_prev).sigmoid(), "f")
         with name_scope("candidate"):
-            g = z[..., 2 * H : 3 * H].tanh()
+            g = _named(z[..., 2 * H : 3 * H].tanh(), "g")
         with name_scope("cell"):
-            c = f * c_prev + i * g
+            c = _named(f * c_prev + i * g, "c")
         with name_scope("output_gate"):
-            o = (z[..., 3 * H :] + p[2] * c).sigmoid()
+            o = _named((z[..., 3 * H :] + p[2] * c).sigmoid(), "o")
         with name_scope("hidden"):
-            h = o * c.tanh()
+            h = _named(o * c.tanh(), "h")
         return h, c
 
 
@@ -91,13 +96,13 @@ class _GRUMath:
             if b_hh is not None:
                 hp = hp + b_hh
         with name_scope("reset_gate"):
-            r = (xp[..., :H] + hp[..., :H]).sigmoid()
+            r = _named((xp[..., :H] + hp[..., :H]).sigmoid(), "r")
         with name_scope("update_gate"):
-            z = (xp[..., H : 2 * H] + hp[..., H : 2 * H]).sigmoid()
+            z = _named((xp[..., H : 2 * H] + hp[..., H : 2 * H]).sigmoid(), "z")
         with name_scope("candidate"):
-            n = (xp[..., 2 * H :] + r * hp[..., 2 * H :]).tanh()
+            n = _named((xp[..., 2 * H :] + r * hp[..., 2 * H :]).tanh(), "n")
         with name_scope("hidden"):
-            return (1 - z) * n + z * h
+            return _named((1 - z) * n + z * h, "h")
 
 
 def _init_weights(module, suffix, input_size, hidden_size, bias, rng, dtype):
