@@ -10,6 +10,7 @@ from .tensor import (
     concat,
     exp,
     get_default_dtype,
+    grad,
     log,
     manual_seed,
     matmul,
@@ -34,6 +35,6 @@ __all__ = [
     "Tensor", "tensor", "zeros", "ones", "zeros_like", "ones_like", "randn", "arange",
     "matmul", "concat", "stack", "split", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
     "no_grad", "enable_grad", "is_grad_enabled", "name_scope", "detect_anomaly",
-    "Function", "Context", "gradcheck", "GradcheckError",
+    "Function", "Context", "grad", "gradcheck", "GradcheckError",
     "set_default_dtype", "get_default_dtype", "manual_seed", "ops", "nn", "optim", "save", "load",
 ]

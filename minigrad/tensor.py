@@ -422,6 +422,31 @@ def _unary(op):
 exp, log, sqrt, tanh, sigmoid, relu = (_unary(op) for op in (E.exp, E.log, E.sqrt, E.tanh, E.sigmoid, E.relu))
 
 
+def grad(output, inputs, grad_output=None, retain_graph=False):
+    """d(output)/d(input) for each of ``inputs`` (leaves or intermediate tensors), as arrays.
+
+    Like torch.autograd.grad: nothing is accumulated into any ``.grad``.  An input that
+    ``output`` does not depend on gets zeros.
+
+    >>> gs = minigrad.grad(loss, hidden_states)     # ||d loss / d h_t|| for every t
+    """
+    if not output.requires_grad:
+        raise RuntimeError("grad(): the output does not require grad, so it has no gradient with respect to anything")
+    if grad_output is None:
+        if output.size != 1:
+            raise RuntimeError(f"grad() of an output of shape {output.shape} needs grad_output of that shape")
+        grad_output = np.ones_like(output.data)
+    wanted = {id(t._graph_node()): k for k, t in enumerate(inputs) if t.requires_grad}
+    found = [np.zeros_like(t.data) for t in inputs]
+
+    def capture(node, g):
+        if id(node) in wanted:
+            found[wanted[id(node)]] = np.asarray(g)
+
+    engine.run_backward(output._graph_node(), as_array(grad_output, output.dtype), retain_graph, False, capture)
+    return found
+
+
 # -- factories ---------------------------------------------------------------------------
 def tensor(data, requires_grad=False, dtype=None, name=None):
     """A new tensor holding a copy of ``data``: ``minigrad.tensor([1.0, 2.0], requires_grad=True)``."""

@@ -1,0 +1,277 @@
+"""One LSTM training step, minigrad against a hand-written NumPy forward + BPTT (and torch when installed).
+
+A step: forward over T steps, loss = sum_t sum(h_t * R_t), full backward, float32.
+Systems run interleaved in one process; each is reported as the median of its runs
+and as a ratio to numpy_ref measured in the same run.  Also: per-op overhead and the
+peak memory of a training step, each system in its own process.
+
+    python benchmarks/lstm.py            # full table (a few minutes on 2 cores)
+    python benchmarks/lstm.py --quick    # under a minute
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn
+
+SIZES = {"small": (1, 100, 32), "medium": (32, 100, 128), "large": (64, 50, 512)}  # (B, T, I = H)
+
+
+def sigmoid(x):
+    return 0.5 * (np.tanh(0.5 * x) + 1)
+
+
+class NumpyLSTM:
+    """The fastest plain NumPy can do: one input matmul for all steps, one recurrent matmul per step,
+    and each weight gradient as one matmul over all steps."""
+
+    def __init__(self, w_ih, w_hh, b_ih, b_hh):
+        self.w_ih, self.w_hh, self.b = w_ih, w_hh, b_ih + b_hh
+
+    def step(self, x, r):
+        T, B, I = x.shape
+        H = self.w_hh.shape[1]
+        xp = (x.reshape(T * B, I) @ self.w_ih.T + self.b).reshape(T, B, 4 * H)
+        w_hh_t = self.w_hh.T
+        acts = np.empty((T, B, 4 * H), x.dtype)  # sigmoid(i, f), tanh(g), sigmoid(o) per step
+        cs = np.empty((T + 1, B, H), x.dtype)  # cs[t + 1] = c_t
+        hs = np.empty((T + 1, B, H), x.dtype)
+        tcs = np.empty((T, B, H), x.dtype)
+        cs[0] = hs[0] = 0
+        for t in range(T):
+            z = xp[t] + hs[t] @ w_hh_t
+            a = acts[t]
+            a[:, : 2 * H] = sigmoid(z[:, : 2 * H])
+            a[:, 2 * H : 3 * H] = np.tanh(z[:, 2 * H : 3 * H])
+            a[:, 3 * H :] = sigmoid(z[:, 3 * H :])
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            cs[t + 1] = f * cs[t] + i * g
+            tcs[t] = np.tanh(cs[t + 1])
+            hs[t + 1] = o * tcs[t]
+        loss = float(np.sum(hs[1:] * r))
+        dz = np.empty_like(acts)
+        dh = np.zeros((B, H), x.dtype)
+        dc = np.zeros((B, H), x.dtype)
+        for t in reversed(range(T)):
+            a = acts[t]
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            dh = dh + r[t]
+            dc = dc + dh * o * (1 - tcs[t] * tcs[t])
+            d = dz[t]
+            d[:, :H] = dc * g * i * (1 - i)
+            d[:, H : 2 * H] = dc * cs[t] * f * (1 - f)
+            d[:, 2 * H : 3 * H] = dc * i * (1 - g * g)
+            d[:, 3 * H :] = dh * tcs[t] * o * (1 - o)
+            dc = dc * f
+            dh = d @ self.w_hh
+        flat = dz.reshape(T * B, 4 * H)
+        grads = {
+            "weight_ih_l0": flat.T @ x.reshape(T * B, I),
+            "weight_hh_l0": flat.T @ hs[:-1].reshape(T * B, H),
+            "bias_ih_l0": flat.sum(axis=0),
+        }
+        grads["bias_hh_l0"] = grads["bias_ih_l0"]
+        return loss, grads
+
+
+def make_systems(B, T, H, seed=0):
+    rng = np.random.default_rng(seed)
+    lstm = nn.LSTM(H, H, rng=rng)
+    cell = nn.LSTMCell(H, H)
+    cell.load_state_dict({k.replace("_l0", ""): v for k, v in lstm.state_dict().items()})
+    x = rng.standard_normal((T, B, H)).astype(np.float32)
+    r = rng.standard_normal((T, B, H)).astype(np.float32)
+    ref = NumpyLSTM(*(lstm.state_dict()[k] for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")))
+
+    def numpy_ref():
+        return ref.step(x, r)
+
+    def minigrad_lstm():
+        lstm.zero_grad()
+        out, _ = lstm(x)
+        loss = (out * r).sum()
+        loss.backward()
+        return loss.item(), {k: p.grad for k, p in lstm.named_parameters()}
+
+    def minigrad_cell():
+        cell.zero_grad()
+        state, hs = None, []
+        for t in range(T):
+            state = cell(x[t], state)
+            hs.append(state[0])
+        loss = (mg.stack(hs) * r).sum()
+        loss.backward()
+        return loss.item(), {k + "_l0": p.grad for k, p in cell.named_parameters()}
+
+    systems = {"numpy_ref": numpy_ref, "minigrad_cell": minigrad_cell, "minigrad_lstm": minigrad_lstm}
+    try:
+        import torch
+    except ImportError:
+        return systems, lstm
+    torch.set_num_threads(numpy_threads())
+    tl = torch.nn.LSTM(H, H)
+    tl.load_state_dict({k: torch.tensor(v) for k, v in lstm.state_dict().items()})
+    tx, tr = torch.tensor(x), torch.tensor(r)
+    w_ih, w_hh, b_ih, b_hh = (p.detach().clone().requires_grad_() for p in tl.parameters())
+
+    def torch_eager():
+        for p in (w_ih, w_hh, b_ih, b_hh):
+            p.grad = None
+        h = c = torch.zeros(B, H)
+        loss = 0
+        xp = tx.reshape(T * B, H) @ w_ih.T + (b_ih + b_hh)
+        xp = xp.reshape(T, B, 4 * H)
+        for t in range(T):
+            z = xp[t] + h @ w_hh.T
+            i, f, g, o = z.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            loss = loss + (h * tr[t]).sum()
+        loss.backward()
+        return loss.item(), None
+
+    def torch_fused():
+        tl.zero_grad()
+        out, _ = tl(tx)
+        loss = (out * tr).sum()
+        loss.backward()
+        return loss.item(), None
+
+    systems.update(torch_eager=torch_eager, torch_fused=torch_fused)
+    return systems, lstm
+
+
+def numpy_threads():
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var):
+            return int(os.environ[var])
+    return os.cpu_count() or 1
+
+
+def check_gradients(systems):
+    """minigrad's gradients must equal the hand-written BPTT's before any timing counts."""
+    loss_ref, ref = systems["numpy_ref"]()
+    for name in ("minigrad_lstm", "minigrad_cell"):
+        loss, grads = systems[name]()
+        assert abs(loss - loss_ref) <= 1e-3 * max(1.0, abs(loss_ref)), (name, loss, loss_ref)
+        for k, g in grads.items():
+            scale = max(1.0, float(np.abs(ref[k]).max()))
+            err = float(np.abs(g - ref[k]).max()) / scale
+            assert err < 1e-3, f"{name} {k}: gradient differs from numpy_ref by {err:.2e} (relative)"
+
+
+def time_sizes(sizes, repeats):
+    table = {}
+    for label in sizes:
+        B, T, H = SIZES[label]
+        systems, _ = make_systems(B, T, H)
+        check_gradients(systems)
+        times = {name: [] for name in systems}
+        for _ in range(2):  # warm-up
+            for fn in systems.values():
+                fn()
+        for _ in range(repeats):
+            for name, fn in systems.items():  # interleaved, so machine noise hits every system alike
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+        medians = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
+        table[label] = {name: {"ms": ms, "ratio": ms / medians["numpy_ref"]} for name, ms in medians.items()}
+        print(f"  {label}: " + ", ".join(f"{n} {v['ms']:.2f} ms" for n, v in table[label].items()), flush=True)
+    return table
+
+
+def op_overhead(repeats=2000):
+    """Forward + backward of a * b + c on (1, 32) float32 tensors, against NumPy's own a * b + c."""
+    rng = np.random.default_rng(0)
+    a, b, c = (mg.tensor(rng.standard_normal((1, 32)), requires_grad=True) for _ in range(3))
+    g = np.ones((1, 32), np.float32)
+    an, bn, cn = a.data, b.data, c.data
+
+    def ours():
+        (a * b + c).backward(g)
+
+    def theirs():
+        return an * bn + cn
+
+    def best(fn):
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            runs.append((time.perf_counter() - start) / repeats * 1e6)
+        return min(runs)
+
+    total, numpy_time = best(ours), best(theirs)
+    return {"forward_backward_us": total, "per_op_us": total / 2, "numpy_forward_us": numpy_time}
+
+
+def memory_child(system, B, T, H):
+    """Run one training step under tracemalloc and print the peak bytes above the baseline."""
+    import tracemalloc
+
+    systems, _ = make_systems(B, T, H)
+    fn = systems[system]
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    print(json.dumps({"peak_bytes": peak - base}))
+
+
+def peak_memory(B, T, H):
+    result = {}
+    for system in ("numpy_ref", "minigrad_lstm"):
+        out = subprocess.run([sys.executable, __file__, "--memory-child", system, str(B), str(T), str(H)],
+                             capture_output=True, text=True, check=True)
+        result[system] = json.loads(out.stdout.strip().splitlines()[-1])["peak_bytes"] / 2**20
+    result["ratio"] = result["minigrad_lstm"] / result["numpy_ref"]
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small and medium sizes, few repeats (under a minute)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per system and size")
+    parser.add_argument("--json", default="benchmarks/results/lstm.json", help="where to write the results")
+    parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        system, *dims = args.memory_child
+        return memory_child(system, *map(int, dims))
+    sizes = ["small", "medium"] if args.quick else list(SIZES)
+    repeats = args.repeats or (3 if args.quick else 15)
+    print(f"LSTM training step, float32, median of {repeats} interleaved runs; numpy threads {numpy_threads()}")
+    table = time_sizes(sizes, repeats)
+    overhead = op_overhead(300 if args.quick else 3000)
+    memory = peak_memory(8, 50, 32) if args.quick else peak_memory(32, 400, 128)
+    systems = list(next(iter(table.values())))
+    print("\n| size (B, T, I = H) | " + " | ".join(systems) + " |")
+    print("|---|" + "---|" * len(systems))
+    for label, row in table.items():
+        cells = [f"{row['numpy_ref']['ms']:.1f} ms"] + [f"{row[s]['ratio']:.2f}x" for s in systems[1:]]
+        print(f"| {label} {SIZES[label]} | " + " | ".join(cells) + " |")
+    print(f"\nper-op overhead: forward + backward of a * b + c on (1, 32): {overhead['forward_backward_us']:.1f} us "
+          f"({overhead['per_op_us']:.1f} us per op); NumPy's own a * b + c: {overhead['numpy_forward_us']:.2f} us")
+    print(f"peak memory of a training step (B, T, H) = {(32, 400, 128) if not args.quick else (8, 50, 32)}: "
+          f"numpy_ref {memory['numpy_ref']:.1f} MiB, minigrad_lstm {memory['minigrad_lstm']:.1f} MiB "
+          f"({memory['ratio']:.2f}x)")
+    os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump({"machine": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+                   "repeats": repeats, "times": table, "op_overhead": overhead, "peak_memory_mib": memory}, f, indent=2)
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
