@@ -162,7 +162,7 @@ def _count_consumers(root):
     stack = [root]
     while stack:
         node = stack.pop()
-        if node.op is not None and node.vjp is None:
+        if node.vjp is None and node.op is not None:
             raise RuntimeError(
                 f"backward reached op '{node.op.name}' whose saved arrays were already freed by an earlier "
                 "backward: pass retain_graph=True to the first backward() to go through the graph again"
@@ -170,11 +170,12 @@ def _count_consumers(root):
         for p in node.parents:
             if p is None:
                 continue
-            if p not in seen:
+            if p in seen:
+                p._pending += 1
+            else:
                 seen.add(p)
-                p._pending = 0
+                p._pending = 1
                 stack.append(p)
-            p._pending += 1
 
 
 def _nonfinite(g):
@@ -190,29 +191,42 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
     _count_consumers(root)
     root._g, root._owned = grad, False
     ready = [root]
+    pop, push = ready.pop, ready.append
     anomaly = state.anomaly
     while ready:
-        node = ready.pop()
-        g, node._g = node._g, None
-        if g is not None and on_grad is not None:
+        node = pop()
+        g = node._g
+        node._g = None
+        if on_grad is not None and g is not None:
             on_grad(node, g)
         if node.tensor is not None:
             if g is not None and accumulate:
                 _accumulate_leaf(node, g)
             continue
-        grads = node.vjp(g) if g is not None else (None,) * len(node.parents)
+        parents = node.parents
+        grads = node.vjp(g) if g is not None else (None,) * len(parents)
         if anomaly:
             _check_finite(node, grads)
         if not retain_graph:
             node.vjp = None
-        for p, gp in zip(node.parents, grads):
+        for p, gp in zip(parents, grads):
             if p is None:
                 continue
             if gp is not None:
-                _add_grad(p, gp)
+                if p._g is None and type(gp) is np.ndarray and gp.shape == p.shape:
+                    p._g, p._owned = gp, False  # the common case, inline: first gradient, right shape
+                else:
+                    _add_grad(p, gp)
             p._pending -= 1
-            if p._pending == 0:
-                ready.append(p)
+            if not p._pending:
+                if p.tensor is None:
+                    push(p)
+                elif p._g is not None:  # a leaf: its gradient is complete, so store it now
+                    if on_grad is not None:
+                        on_grad(p, p._g)
+                    if accumulate:
+                        _accumulate_leaf(p, p._g)
+                    p._g = None
 
 
 def _add_grad(node, g):

@@ -83,10 +83,14 @@ def _operand(x):
 def apply(op, *args, **params):
     """Run primitive ``op`` on the arrays of ``args`` and record it when a gradient is wanted."""
     arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-    needs = [isinstance(a, Tensor) and a.requires_grad for a in args] if state.grad_enabled else ()
-    track = True in needs
+    if state.grad_enabled:
+        parents = tuple([(a._node or a._graph_node()) if isinstance(a, Tensor) and a.requires_grad else None
+                         for a in args])
+        track = any(parents)
+    else:
+        parents, track = None, False
     if op.takes_needs:
-        params["needs"] = needs if track else [False] * len(args)
+        params["needs"] = [p is not None for p in parents] if track else [False] * len(args)
     try:
         y, vjp = op.forward(*arrays, **params)
     except ValueError as e:
@@ -97,7 +101,6 @@ def apply(op, *args, **params):
     out = Tensor.__new__(Tensor)
     out.data, out.grad, out._name = y, None, None
     if track:
-        parents = tuple(a._graph_node() if n else None for a, n in zip(args, needs))
         out._node = node = Node(op, vjp, parents, y)
         out.requires_grad = True
         if state.keep_values:
@@ -143,9 +146,10 @@ class Tensor:
         return self
 
     def _graph_node(self):
-        if self._node is None:
-            self._node = LeafNode(self)
-        return self._node
+        node = self._node
+        if node is None:
+            node = self._node = LeafNode(self)
+        return node
 
     # -- what it is --------------------------------------------------------------------
     @property
@@ -234,7 +238,8 @@ class Tensor:
                 )
             grad = np.ones_like(self.data)
         else:
-            grad = as_array(grad, self.data.dtype)
+            if not (type(grad) is np.ndarray and grad.dtype == self.data.dtype):
+                grad = as_array(grad, self.data.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(grad=...) needs a grad of the tensor's shape {self.shape}, got {grad.shape}")
         engine.run_backward(self._graph_node(), grad, retain_graph)
@@ -245,31 +250,31 @@ class Tensor:
 
     # -- arithmetic --------------------------------------------------------------------
     def __add__(self, other):
-        return apply(E.add, self, _operand(other))
+        return apply(E.add, self, other if isinstance(other, Tensor) else _operand(other))
 
     def __radd__(self, other):
         return apply(E.add, _operand(other), self)
 
     def __sub__(self, other):
-        return apply(E.sub, self, _operand(other))
+        return apply(E.sub, self, other if isinstance(other, Tensor) else _operand(other))
 
     def __rsub__(self, other):
         return apply(E.sub, _operand(other), self)
 
     def __mul__(self, other):
-        return apply(E.mul, self, _operand(other))
+        return apply(E.mul, self, other if isinstance(other, Tensor) else _operand(other))
 
     def __rmul__(self, other):
         return apply(E.mul, _operand(other), self)
 
     def __truediv__(self, other):
-        return apply(E.div, self, _operand(other))
+        return apply(E.div, self, other if isinstance(other, Tensor) else _operand(other))
 
     def __rtruediv__(self, other):
         return apply(E.div, _operand(other), self)
 
     def __pow__(self, other):
-        return apply(E.power, self, _operand(other))
+        return apply(E.power, self, other if isinstance(other, Tensor) else _operand(other))
 
     def __rpow__(self, other):
         return apply(E.power, _operand(other), self)
@@ -278,7 +283,7 @@ class Tensor:
         return apply(E.neg, self)
 
     def __matmul__(self, other):
-        return apply(linalg.matmul, self, _operand(other))
+        return apply(linalg.matmul, self, other if isinstance(other, Tensor) else _operand(other))
 
     def __rmatmul__(self, other):
         return apply(linalg.matmul, _operand(other), self)

@@ -17,8 +17,11 @@ from ..engine import name_scope
 from .module import Module, uniform
 
 
-def _named(t, name):
+def _named(t, name, record):
+    """Name a tensor after the tutorial's symbol; also hand it to the caller's ``gates`` dict, if any."""
     t.name = name
+    if record is not None:
+        record[name] = t
     return t
 
 
@@ -27,10 +30,10 @@ class _RNNMath:
 
     gates, scope, fold_hh_bias, has_cell = 1, "rnn_cell", True, False
 
-    def step(self, xp, h, w_hh_t, b_hh):
+    def step(self, xp, h, w_hh_t, b_hh, record=None):
         with name_scope("hidden"):
             pre = xp + h @ w_hh_t
-            return _named(pre.tanh() if self.nonlinearity == "tanh" else pre.relu(), "h")
+            return _named(pre.tanh() if self.nonlinearity == "tanh" else pre.relu(), "h", record)
 
 
 class _LSTMMath:
@@ -38,23 +41,23 @@ class _LSTMMath:
 
     gates, scope, fold_hh_bias, has_cell = 4, "lstm_cell", True, True
 
-    def step(self, xp, state, w_hh_t, b_hh):
+    def step(self, xp, state, w_hh_t, b_hh, record=None):
         h, c = state
         H = h.shape[-1]
         with name_scope("gates"):
             z = xp + h @ w_hh_t  # all four pre-activations: W [h_{t-1}, x_t] + b
         with name_scope("input_gate"):
-            i = _named(z[..., :H].sigmoid(), "i")
+            i = _named(z[..., :H].sigmoid(), "i", record)
         with name_scope("forget_gate"):
-            f = _named(z[..., H : 2 * H].sigmoid(), "f")
+            f = _named(z[..., H : 2 * H].sigmoid(), "f", record)
         with name_scope("candidate"):
-            g = _named(z[..., 2 * H : 3 * H].tanh(), "g")
+            g = _named(z[..., 2 * H : 3 * H].tanh(), "g", record)
         with name_scope("output_gate"):
-            o = _named(z[..., 3 * H :].sigmoid(), "o")
+            o = _named(z[..., 3 * H :].sigmoid(), "o", record)
         with name_scope("cell"):
-            c = _named(f * c + i * g, "c")
+            c = _named(f * c + i * g, "c", record)
         with name_scope("hidden"):
-            h = _named(o * c.tanh(), "h")
+            h = _named(o * c.tanh(), "h", record)
         return h, c
 
 
@@ -63,24 +66,24 @@ class _PeepholeMath(_LSTMMath):
 
     scope = "peephole_lstm_cell"
 
-    def step(self, xp, state, w_hh_t, b_hh):
+    def step(self, xp, state, w_hh_t, b_hh, record=None):
         h, c_prev = state
         H = h.shape[-1]
         p = self.weight_ch  # (3, H): peephole weights of the input, forget and output gates
         with name_scope("gates"):
             z = xp + h @ w_hh_t
         with name_scope("input_gate"):
-            i = _named((z[..., :H] + p[0] * c_prev).sigmoid(), "i")
+            i = _named((z[..., :H] + p[0] * c_prev).sigmoid(), "i", record)
         with name_scope("forget_gate"):
-            f = _named((z[..., H : 2 * H] + p[1] * c_prev).sigmoid(), "f")
+            f = _named((z[..., H : 2 * H] + p[1] * c_prev).sigmoid(), "f", record)
         with name_scope("candidate"):
-            g = _named(z[..., 2 * H : 3 * H].tanh(), "g")
+            g = _named(z[..., 2 * H : 3 * H].tanh(), "g", record)
         with name_scope("cell"):
-            c = _named(f * c_prev + i * g, "c")
+            c = _named(f * c_prev + i * g, "c", record)
         with name_scope("output_gate"):
-            o = _named((z[..., 3 * H :] + p[2] * c).sigmoid(), "o")
+            o = _named((z[..., 3 * H :] + p[2] * c).sigmoid(), "o", record)
         with name_scope("hidden"):
-            h = _named(o * c.tanh(), "h")
+            h = _named(o * c.tanh(), "h", record)
         return h, c
 
 
@@ -89,20 +92,20 @@ class _GRUMath:
 
     gates, scope, fold_hh_bias, has_cell = 3, "gru_cell", False, False
 
-    def step(self, xp, h, w_hh_t, b_hh):
+    def step(self, xp, h, w_hh_t, b_hh, record=None):
         H = h.shape[-1]
         with name_scope("gates"):
             hp = h @ w_hh_t
             if b_hh is not None:
                 hp = hp + b_hh
         with name_scope("reset_gate"):
-            r = _named((xp[..., :H] + hp[..., :H]).sigmoid(), "r")
+            r = _named((xp[..., :H] + hp[..., :H]).sigmoid(), "r", record)
         with name_scope("update_gate"):
-            z = _named((xp[..., H : 2 * H] + hp[..., H : 2 * H]).sigmoid(), "z")
+            z = _named((xp[..., H : 2 * H] + hp[..., H : 2 * H]).sigmoid(), "z", record)
         with name_scope("candidate"):
-            n = _named((xp[..., 2 * H :] + r * hp[..., 2 * H :]).tanh(), "n")
+            n = _named((xp[..., 2 * H :] + r * hp[..., 2 * H :]).tanh(), "n", record)
         with name_scope("hidden"):
-            return _named((1 - z) * n + z * h, "h")
+            return _named((1 - z) * n + z * h, "h", record)
 
 
 def _init_weights(module, suffix, input_size, hidden_size, bias, rng, dtype):
@@ -155,8 +158,11 @@ class _Cell(_Recurrence):
         self.input_size, self.hidden_size = input_size, hidden_size
         _init_weights(self, "", input_size, hidden_size, bias, rng, dtype)
 
-    def forward(self, x, state=None):
-        """One step: ``x`` (B, I) or (I,), ``state`` from the previous step (zeros when None)."""
+    def forward(self, x, state=None, gates=None):
+        """One step: ``x`` (B, I) or (I,), ``state`` from the previous step (zeros when None).
+
+        Pass a dict as ``gates`` to get the step's named tensors (an LSTM's i, f, g, o, c, h).
+        """
         w_ih, w_hh, b_ih, b_hh = self._weights("")
         x = _tensor(x, "x", w_ih.dtype)
         self._check_input(x, self.input_size)
@@ -164,7 +170,7 @@ class _Cell(_Recurrence):
             state = self._zero_state(x.shape[:-1], w_ih.dtype)
         with name_scope(self.scope):
             xp = self._project(x, w_ih, b_ih, b_hh)
-            return self.step(xp, state, w_hh.T, None if self.fold_hh_bias else b_hh)
+            return self.step(xp, state, w_hh.T, None if self.fold_hh_bias else b_hh, gates)
 
 
 class RNNCell(_RNNMath, _Cell):
