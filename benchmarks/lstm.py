@@ -243,13 +243,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small and medium sizes, few repeats (under a minute)")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per system and size")
+    parser.add_argument("--sizes", default=None, help="comma-separated sizes to time (default: all; --quick: small,medium)")
     parser.add_argument("--json", default="benchmarks/results/lstm.json", help="where to write the results")
     parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
         system, *dims = args.memory_child
         return memory_child(system, *map(int, dims))
-    sizes = ["small", "medium"] if args.quick else list(SIZES)
+    sizes = args.sizes.split(",") if args.sizes else ["small", "medium"] if args.quick else list(SIZES)
     repeats = args.repeats or (3 if args.quick else 15)
     print(f"LSTM training step, float32, median of {repeats} interleaved runs; numpy threads {numpy_threads()}")
     table = time_sizes(sizes, repeats)

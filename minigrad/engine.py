@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 
-from .ops.registry import Scatter, unbroadcast
+from .ops.registry import Outer, Scatter, unbroadcast
 
 
 class _State:
@@ -197,6 +197,8 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
         node = pop()
         g = node._g
         node._g = None
+        if type(g) is Outer:
+            g = g.dense()
         if on_grad is not None and g is not None:
             on_grad(node, g)
         if node.tensor is not None:
@@ -222,6 +224,8 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
                 if p.tensor is None:
                     push(p)
                 elif p._g is not None:  # a leaf: its gradient is complete, so store it now
+                    if type(p._g) is Outer:
+                        p._g = p._g.dense()
                     if on_grad is not None:
                         on_grad(p, p._g)
                     if accumulate:
@@ -231,6 +235,16 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
 
 def _add_grad(node, g):
     """Add ``g`` into ``node._g``, in place where the engine owns that buffer (``_owned``)."""
+    if type(g) is Outer:
+        if node._g is None:
+            node._g, node._owned = g, True
+            return
+        if type(node._g) is Outer:
+            node._g.extend(g)
+            return
+        g = g.dense()
+    elif type(node._g) is Outer:
+        node._g, node._owned = node._g.dense(), True
     if type(g) is Scatter:
         if node._g is None or not node._owned:
             buffer = np.zeros(node.shape, np.result_type(node.dtype, g.value.dtype))
@@ -260,7 +274,7 @@ def _accumulate_leaf(node, g):
 
 def _check_finite(node, grads):
     for i, gp in enumerate(grads):
-        gp = gp.value if type(gp) is Scatter else gp
+        gp = gp.value if type(gp) is Scatter else gp.dense() if type(gp) is Outer else gp
         if gp is not None and _nonfinite(gp):
             where = f" in scope '{node.scope}'" if node.scope else ""
             kind = "NaN" if np.isnan(gp).any() else "inf"

@@ -1,7 +1,7 @@
 """Matrix product, with numpy.matmul's rules for 1-D and batched operands."""
 import numpy as np
 
-from .registry import primitive
+from .registry import Outer, primitive
 
 
 def _mT(x):
@@ -27,9 +27,12 @@ def matmul(a, b, needs):
             if a.ndim == 1:
                 da = da[..., 0, :]
         if needs[1]:
-            db = np.matmul(_mT(a2), g)
-            if b.ndim == 1:
-                db = db[..., 0]
+            if a.ndim == 2 and b.ndim == 2:
+                db = Outer(a, g)  # summed with other steps' products into one matmul by the engine
+            else:
+                db = np.matmul(_mT(a2), g)
+                if b.ndim == 1:
+                    db = db[..., 0]
         return da, db
 
     return y, vjp
