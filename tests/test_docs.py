@@ -31,3 +31,19 @@ def test_the_readme_opens_with_the_two_commands():
     assert len(first_block) == 2
     assert first_block[0].startswith("pip install -e . && python examples/")
     assert first_block[1].startswith('pip install -e ".[dev]" && pytest')
+
+
+def test_the_table_of_gradient_rules_matches_the_registry():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_figures", os.path.join(ROOT, "docs", "make_figures.py"))
+    make_figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_figures)
+    on_disk = open(os.path.join(ROOT, "docs", "vjp_table.md"), encoding="utf-8").read()
+    assert on_disk == make_figures.vjp_table(), "docs/vjp_table.md is stale: run python docs/make_figures.py"
+
+
+def test_every_figure_the_docs_use_exists():
+    for page in PAGES:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", open(page, encoding="utf-8").read()):
+            assert os.path.exists(os.path.join(os.path.dirname(page), target)), f"{page}: missing figure {target}"

@@ -76,9 +76,11 @@ def _colour(norm, low, high):
 class _Graph:
     """The nodes to draw, after collapsing scopes: each vertex is a graph node or a whole scope."""
 
-    def __init__(self, outputs, params, depth):
+    def __init__(self, outputs, params, depth, leaves=True):
         self.outputs = outputs
         self.nodes = engine.forward_order([t._node for t in outputs if t._node is not None])
+        if not leaves:
+            self.nodes = [n for n in self.nodes if n.op is not None]
         self.param_names = {id(p): name for name, p in (params or {}).items()}
         self.depth = depth
 
@@ -98,7 +100,7 @@ def _max_depth(nodes):
     return max((len(n.scope.split("/")) for n in nodes if n.scope), default=0)
 
 
-def to_dot(outputs, *, params=None, show_grad=False, show_data=False, collapse=None, max_nodes=500):
+def to_dot(outputs, *, params=None, show_grad=False, show_data=False, collapse=None, max_nodes=500, leaves=True):
     """Draw the graph that computed ``outputs`` as a ``graphviz.Digraph``.
 
     Tensor vertices (boxes) show name, shape and dtype; leaves, Parameters (named from ``params``,
@@ -110,7 +112,8 @@ def to_dot(outputs, *, params=None, show_grad=False, show_data=False, collapse=N
     shows values (all of them when few, else min/mean/max; intermediate values need the graph
     recorded under :func:`minigrad.viz.keep_values`).  ``collapse="scope"`` or a depth draws each
     scope at that depth as one vertex; a graph of more than ``max_nodes`` vertices is collapsed
-    automatically, with a warning.
+    automatically, with a warning.  ``leaves=False`` leaves out leaf tensors and Parameters, for
+    pictures of the flow through the ops alone (an RNN unrolled over many steps).
 
     >>> dot = to_dot(loss, params=dict(model.named_parameters()), show_grad=True)
     """
@@ -119,17 +122,17 @@ def to_dot(outputs, *, params=None, show_grad=False, show_data=False, collapse=N
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     if not outputs or not all(isinstance(t, Tensor) for t in outputs):
         raise TypeError("to_dot takes a Tensor or a list of Tensors (the outputs to draw)")
-    probe = _Graph(outputs, params, None)
+    probe = _Graph(outputs, params, None, leaves)
     if collapse == "scope":
         depth = _max_depth(probe.nodes)
     elif collapse is None or isinstance(collapse, int) and not isinstance(collapse, bool):
         depth = collapse
     else:
         raise ValueError(f"collapse must be None, 'scope' or a scope depth (int), got {collapse!r}")
-    graph = _Graph(outputs, params, depth)
+    graph = _Graph(outputs, params, depth, leaves)
     if graph.vertex_count() > max_nodes:
         for d in range(_max_depth(graph.nodes), 0, -1):
-            graph = _Graph(outputs, params, d)
+            graph = _Graph(outputs, params, d, leaves)
             if graph.vertex_count() <= max_nodes:
                 break
         warnings.warn(
@@ -177,6 +180,7 @@ class _Builder:
         g.attr("edge", fontname=FONT, color="#555555", arrowsize="0.7")
         edges = set()
         groups = {}
+        drawn = set(self.graph.nodes)
         for node in self.graph.nodes:
             group = self.graph.group(node)
             if group is not None:
@@ -193,7 +197,7 @@ class _Builder:
         for node in self.graph.nodes:
             target = self.vertex_of(node)
             for parent in node.parents:
-                if parent is not None:
+                if parent is not None and (parent.op is not None or parent in drawn):
                     source = self.vertex_of(parent)
                     if source != target:
                         edges.add((source, target))

@@ -66,6 +66,13 @@ def test_params_are_named_and_styled_apart_from_leaves_and_outputs():
     assert "penwidth=3" in out_line
 
 
+def test_leaves_false_draws_the_ops_alone():
+    x, w, loss = small_graph()
+    dot = viz.to_dot(loss, leaves=False)
+    assert len(vertices(dot)) == 3 and len(edges(dot)) == 2
+    assert "<b>x</b>" not in dot.source
+
+
 def test_show_grad_labels_norms_colours_and_legend():
     x, w, loss = small_graph()
     loss.backward(retain_graph=True)
