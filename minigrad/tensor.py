@@ -362,8 +362,10 @@ def _axis_arg(axis):
 
 def _index_arg(index):
     """Tensors and lists inside an index become NumPy arrays."""
-    if isinstance(index, tuple):
-        return tuple(_index_arg(i) for i in index)
+    if type(index) is tuple:
+        if any(isinstance(i, (Tensor, list)) for i in index):
+            return tuple(_index_arg(i) for i in index)
+        return index
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):

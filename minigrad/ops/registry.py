@@ -73,16 +73,15 @@ class Scatter:
     into a single buffer.
     """
 
-    __slots__ = ("index", "value", "repeats")
+    __slots__ = ("index", "value")
 
     def __init__(self, index, value):
         self.index = index
         self.value = value
-        items = index if isinstance(index, tuple) else (index,)
-        self.repeats = any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items)
 
     def add_to(self, buffer):
-        if self.repeats:
+        items = self.index if type(self.index) is tuple else (self.index,)
+        if any(type(i) is np.ndarray and i.dtype.kind in "iu" for i in items):
             np.add.at(buffer, self.index, self.value)  # an index may repeat: every copy adds
         else:
             buffer[self.index] += self.value
