@@ -78,16 +78,14 @@ def unrolled(kind, steps=12):
 
 
 def gradient_plot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: skipped the gradient-norm plot")
-        return
     import long_memory as lm
+    from plotting import figure, save as save_plot
 
+    path = os.path.join(FIGURES, "gradient_norms.png")
+    drawn = figure(path, "the gradient-norm plot", figsize=(7.5, 4))
+    if drawn is None:
+        return
+    fig, ax = drawn
     steps = 50
     rng = np.random.default_rng(0)
     curves = {}
@@ -96,7 +94,6 @@ def gradient_plot():
         model, mse = lm.train(kind, steps, 400, 32, 64, seed=steps)
         curves[kind, f"trained (MSE {mse:.3f})"] = lm.gradient_norms(model, steps, 1)
         print(f"trained {kind} at T={steps}: MSE {mse:.4f}")
-    fig, ax = plt.subplots(figsize=(7.5, 4))
     for (kind, when), values in curves.items():
         ax.semilogy(range(steps), values, label=f"{'simple RNN' if kind == 'RNN' else kind}, {when}",
                     linestyle="--" if when.startswith("at") else "-", color="tab:red" if kind == "RNN" else "tab:blue")
@@ -104,9 +101,7 @@ def gradient_plot():
     ax.set_ylabel("||d loss / d h_t||")
     ax.set_title("The adding problem, T = 50: gradient reaching each step")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(FIGURES, "gradient_norms.png"), dpi=90)
-    print("wrote figures/gradient_norms.png")
+    save_plot(fig, path, dpi=90)
 
 
 def variants():

@@ -19,6 +19,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.nn.functional import cross_entropy
+from plotting import figure, save
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -159,22 +160,15 @@ def main(argv=None):
 
 
 def _plot(passage, i_gate, f_gate, path):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("(install matplotlib to get the gate heatmap as an image)")
+    drawn = figure(path, "the gate heatmap", figsize=(max(8, len(passage) * 0.16), 1.8))
+    if drawn is None:
         return
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig, ax = plt.subplots(figsize=(max(8, len(passage) * 0.16), 1.8))
-    ax.imshow(np.stack([f_gate, i_gate]), aspect="auto", cmap="viridis")
+    fig, ax = drawn
+    image = ax.imshow(np.stack([f_gate, i_gate]), aspect="auto", cmap="viridis")
+    fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01, label="mean activation")
     ax.set_yticks([0, 1], ["forget", "input"])
     ax.set_xticks(range(len(passage)), list(passage), fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    print(f"wrote {path}")
+    save(fig, path, dpi=110)
 
 
 if __name__ == "__main__":

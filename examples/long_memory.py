@@ -26,6 +26,7 @@ import minigrad as mg
 from minigrad import nn, optim
 from minigrad.nn.functional import mse_loss
 from minigrad.nn.utils import clip_grad_norm_
+from plotting import figure, save
 
 CHANCE = 1 / 6  # the variance of the sum of two U(0, 1) values: predicting the mean scores this
 
@@ -151,18 +152,10 @@ def main(argv=None):
 
 
 def _plot(norms, path):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("(install matplotlib to get the plot as an image)")
+    drawn = figure(path, "the gradient-norm plot", figsize=(7, 4))
+    if drawn is None:
         return
-    import os
-
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = drawn
     for (kind, when), values in norms.items():
         ax.semilogy(range(len(values)), values, label=f"{'simple RNN' if kind == 'RNN' else kind}, {when}",
                     linestyle="-" if when == "trained" else "--")
@@ -170,9 +163,7 @@ def _plot(norms, path):
     ax.set_ylabel("||d loss / d h_t||")
     ax.set_title("Gradient reaching each time step")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    print(f"wrote {path}")
+    save(fig, path)
 
 
 if __name__ == "__main__":
