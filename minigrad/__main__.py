@@ -43,7 +43,7 @@ def draw_cell(args):
     cell = getattr(nn, CELLS[args.cell])(args.input_size, args.hidden_size, rng=rng)
     state = None
     for t in range(args.steps):
-        x = mg.tensor(rng.standard_normal((args.batch, args.input_size)), name=f"x{t}")
+        x = mg.tensor(rng.standard_normal((args.batch, args.input_size)), dtype=np.float32, name=f"x{t}")
         with mg.name_scope(f"t{t}"):
             state = cell(x, state)
     h = state[0] if isinstance(state, tuple) else state

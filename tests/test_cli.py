@@ -15,6 +15,7 @@ def test_draw_each_standard_cell(cell, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     source = ET.tostring(ET.parse(path).getroot(), encoding="unicode")
     assert "grad" in source and "t1" in source
+    assert "float64" not in source  # a float32 cell stays float32 throughout
 
 
 def test_help_documents_draw():
