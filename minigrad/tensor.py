@@ -213,8 +213,13 @@ class Tensor:
         """A copy with another dtype; gradients flow back in this tensor's dtype."""
         return apply(E.cast, self, dtype=np.dtype(dtype))
 
-    float = lambda self: self.astype(np.float32)  # noqa: E731
-    double = lambda self: self.astype(np.float64)  # noqa: E731
+    def float(self):
+        """A float32 copy (gradients flow back)."""
+        return self.astype(np.float32)
+
+    def double(self):
+        """A float64 copy (gradients flow back), e.g. for gradcheck."""
+        return self.astype(np.float64)
 
     @staticmethod
     def _wrap(array):

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from .. import engine
+from ..nn.module import Parameter
 from ..tensor import Tensor
 
 OUTPUT = "#2e7d32"  # the border of output vertices
@@ -223,7 +224,7 @@ class _Builder:
         if node.op is None:  # a leaf tensor
             t = node.tensor
             name = self.graph.param_names.get(id(t)) or t.name
-            is_param = id(t) in self.graph.param_names or type(t).__name__ == "Parameter"
+            is_param = id(t) in self.graph.param_names or isinstance(t, Parameter)
             fill, font = self.fill(norm, "#bbdefb" if is_param else "#fff9c4")
             self.place("", self.vid(node), label=self.tensor_label(name or "leaf", t.shape, t.dtype, norm, t.data),
                        shape="box", style="filled,rounded" if is_param else "filled", fillcolor=fill, fontcolor=font,
