@@ -14,7 +14,7 @@ Learning on the adding problem starts abruptly, after a number of steps that var
 seed and grows with T: in 400 steps an LSTM usually solves T = 50, sometimes T = 20 too; T = 100
 takes about 1500 steps (measured here: MSE 0.0011 after 1500 steps, default initialisation).
 
-    python examples/long_memory.py            # 400 steps per run (under a minute on 2 cores)
+    python examples/long_memory.py            # 400 steps per run (about a minute on 2 cores)
     python examples/long_memory.py --quick    # a short smoke run
 """
 import argparse

@@ -1,8 +1,18 @@
 """Losses and activations built from the primitives."""
 import numpy as np
 
-from .. import tensor as T
+from ..tensor import Tensor, apply, default_rng
 from ..engine import name_scope
+from ..ops import linalg
+
+
+def linear(x, weight, bias=None):
+    """x @ weight^T + bias, as one op (torch's F.linear): the affine map W [h, x] + b of the tutorials."""
+    return apply(linalg.linear, _tensor(x, weight.dtype), weight, bias)
+
+
+def _tensor(x, dtype):
+    return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
 def _reduce(loss, reduction):
@@ -22,7 +32,7 @@ def _check_same_shape(name, a, b):
 
 def mse_loss(input, target, reduction="mean"):
     """mean((input - target)^2)."""
-    target = target if isinstance(target, T.Tensor) else T.Tensor(target, dtype=input.dtype)
+    target = target if isinstance(target, Tensor) else Tensor(target, dtype=input.dtype)
     _check_same_shape("mse_loss", input, target)
     with name_scope("mse_loss"):
         d = input - target
@@ -44,7 +54,7 @@ def cross_entropy(logits, target, reduction="mean"):
 
     >>> loss = cross_entropy(model(x), np.array([0, 2, 1]))
     """
-    t = np.asarray(target.data if isinstance(target, T.Tensor) else target)
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy targets are integer class indices, got dtype {t.dtype}; use .astype(int)")
     if logits.ndim != 2 or t.shape != logits.shape[:1]:
@@ -58,7 +68,7 @@ def cross_entropy(logits, target, reduction="mean"):
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """-[z log sigmoid(x) + (1 - z) log(1 - sigmoid(x))], as max(x, 0) - x z + log(1 + exp(-|x|))."""
-    target = target if isinstance(target, T.Tensor) else T.Tensor(target, dtype=logits.dtype)
+    target = target if isinstance(target, Tensor) else Tensor(target, dtype=logits.dtype)
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     with name_scope("bce_with_logits"):
         absolute = logits.relu() + (-logits).relu()
@@ -69,6 +79,6 @@ def dropout(x, p=0.5, training=True, rng=None):
     """Zero elements with probability ``p`` and scale the rest by 1/(1-p) (identity unless training)."""
     if not training or p == 0:
         return x
-    rng = T.default_rng() if rng is None else rng
+    rng = default_rng() if rng is None else rng
     keep = (rng.random(x.shape) >= p).astype(x.dtype) / x.dtype.type(1 - p)
     return x * keep

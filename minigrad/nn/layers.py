@@ -3,8 +3,7 @@ import math
 
 import numpy as np
 
-from .. import tensor as T
-from ..engine import name_scope
+from ..tensor import Tensor, default_rng
 from . import functional as F
 from .module import Module, Parameter, uniform
 
@@ -20,9 +19,7 @@ class Linear(Module):
         self.bias = uniform((out_features,), bound, rng, dtype) if bias else None
 
     def forward(self, x):
-        with name_scope("linear"):
-            y = x @ self.weight.T
-            return y + self.bias if self.bias is not None else y
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -33,11 +30,11 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, rng=None, dtype=None):
         super().__init__()
-        rng = T.default_rng() if rng is None else rng
+        rng = default_rng() if rng is None else rng
         self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim)), dtype=dtype or np.float32)
 
     def forward(self, ids):
-        ids = np.asarray(ids.data if isinstance(ids, T.Tensor) else ids)
+        ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
         if ids.dtype.kind not in "iu":
             raise TypeError(f"Embedding takes integer ids, got dtype {ids.dtype}")
         return self.weight[ids]

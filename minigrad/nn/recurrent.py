@@ -12,8 +12,9 @@ import math
 
 import numpy as np
 
-from .. import tensor as T
+from ..tensor import Tensor, concat, stack, zeros
 from ..engine import name_scope
+from . import functional as F
 from .module import Module, uniform
 
 
@@ -30,9 +31,9 @@ class _RNNMath:
 
     gates, scope, fold_hh_bias, has_cell = 1, "rnn_cell", True, False
 
-    def step(self, xp, h, w_hh_t, b_hh, record=None):
+    def step(self, xp, h, w_hh, b_hh, record=None):
         with name_scope("hidden"):
-            pre = xp + h @ w_hh_t
+            pre = F.linear(h, w_hh, xp)
             return _named(pre.tanh() if self.nonlinearity == "tanh" else pre.relu(), "h", record)
 
 
@@ -41,11 +42,11 @@ class _LSTMMath:
 
     gates, scope, fold_hh_bias, has_cell = 4, "lstm_cell", True, True
 
-    def step(self, xp, state, w_hh_t, b_hh, record=None):
+    def step(self, xp, state, w_hh, b_hh, record=None):
         h, c = state
         H = h.shape[-1]
         with name_scope("gates"):
-            z = xp + h @ w_hh_t  # all four pre-activations: W [h_{t-1}, x_t] + b
+            z = F.linear(h, w_hh, xp)  # all four pre-activations: W [h_{t-1}, x_t] + b
         with name_scope("input_gate"):
             i = _named(z[..., :H].sigmoid(), "i", record)
         with name_scope("forget_gate"):
@@ -66,12 +67,12 @@ class _PeepholeMath(_LSTMMath):
 
     scope = "peephole_lstm_cell"
 
-    def step(self, xp, state, w_hh_t, b_hh, record=None):
+    def step(self, xp, state, w_hh, b_hh, record=None):
         h, c_prev = state
         H = h.shape[-1]
         p = self.weight_ch  # (3, H): peephole weights of the input, forget and output gates
         with name_scope("gates"):
-            z = xp + h @ w_hh_t
+            z = F.linear(h, w_hh, xp)
         with name_scope("input_gate"):
             i = _named((z[..., :H] + p[0] * c_prev).sigmoid(), "i", record)
         with name_scope("forget_gate"):
@@ -92,12 +93,10 @@ class _GRUMath:
 
     gates, scope, fold_hh_bias, has_cell = 3, "gru_cell", False, False
 
-    def step(self, xp, h, w_hh_t, b_hh, record=None):
+    def step(self, xp, h, w_hh, b_hh, record=None):
         H = h.shape[-1]
         with name_scope("gates"):
-            hp = h @ w_hh_t
-            if b_hh is not None:
-                hp = hp + b_hh
+            hp = F.linear(h, w_hh, b_hh)
         with name_scope("reset_gate"):
             r = _named((xp[..., :H] + hp[..., :H]).sigmoid(), "r", record)
         with name_scope("update_gate"):
@@ -119,9 +118,9 @@ def _init_weights(module, suffix, input_size, hidden_size, bias, rng, dtype):
 
 
 def _tensor(x, what, dtype):
-    if isinstance(x, T.Tensor):
+    if isinstance(x, Tensor):
         return x
-    return T.Tensor(x, dtype=dtype)
+    return Tensor(x, dtype=dtype)
 
 
 class _Recurrence(Module):
@@ -132,14 +131,12 @@ class _Recurrence(Module):
 
     def _project(self, x, w_ih, b_ih, b_hh):
         """x @ W_ih^T + b_ih (+ b_hh where the step adds it unchanged): the input's share of every gate."""
-        xp = x @ w_ih.T
-        if b_ih is None:
-            return xp
-        return xp + (b_ih + b_hh if self.fold_hh_bias else b_ih)
+        bias = b_ih if b_ih is None or not self.fold_hh_bias else b_ih + b_hh
+        return F.linear(x, w_ih, bias)
 
     def _zero_state(self, batch_shape, dtype):
-        h = T.zeros(*batch_shape, self.hidden_size, dtype=dtype)
-        return (h, T.zeros(*batch_shape, self.hidden_size, dtype=dtype)) if self.has_cell else h
+        h = zeros(*batch_shape, self.hidden_size, dtype=dtype)
+        return (h, zeros(*batch_shape, self.hidden_size, dtype=dtype)) if self.has_cell else h
 
     def _check_input(self, x, expected):
         if x.shape[-1] != expected:
@@ -170,7 +167,7 @@ class _Cell(_Recurrence):
             state = self._zero_state(x.shape[:-1], w_ih.dtype)
         with name_scope(self.scope):
             xp = self._project(x, w_ih, b_ih, b_hh)
-            return self.step(xp, state, w_hh.T, None if self.fold_hh_bias else b_hh, gates)
+            return self.step(xp, state, w_hh, None if self.fold_hh_bias else b_hh, gates)
 
 
 class RNNCell(_RNNMath, _Cell):
@@ -267,12 +264,12 @@ class _Sequence(_Recurrence):
                     hs, state = self._run_direction(layer_input, suffix, initial[len(finals)], reverse=d == 1)
                 outputs.append(hs)
                 finals.append(state)
-            layer_input = outputs[0] if len(outputs) == 1 else T.concat(outputs, axis=2)
+            layer_input = outputs[0] if len(outputs) == 1 else concat(outputs, axis=2)
         output = layer_input
         if self.has_cell:
-            final = (T.stack([s[0] for s in finals]), T.stack([s[1] for s in finals]))
+            final = (stack([s[0] for s in finals]), stack([s[1] for s in finals]))
         else:
-            final = T.stack(finals)
+            final = stack(finals)
         if unbatched:
             output = output.reshape(steps, -1)
             final = tuple(f.reshape(f.shape[0], -1) for f in final) if self.has_cell else final.reshape(final.shape[0], -1)
@@ -286,14 +283,13 @@ class _Sequence(_Recurrence):
         with name_scope("input_projection"):
             # One matmul for the inputs of every time step; the loop does only the recurrent part.
             xp = self._project(x.reshape(steps * batch, features), w_ih, b_ih, b_hh).reshape(steps, batch, -1)
-            w_hh_t = w_hh.T
         b_step = None if self.fold_hh_bias else b_hh
         hs = [None] * steps
         for t in reversed(range(steps)) if reverse else range(steps):
             with name_scope(f"t{t}"), name_scope(self.scope):
-                state = self.step(xp[t], state, w_hh_t, b_step)
+                state = self.step(xp[t], state, w_hh, b_step)
             hs[t] = state[0] if self.has_cell else state
-        return T.stack(hs), state
+        return stack(hs), state
 
 
 class RNN(_RNNMath, _Sequence):

@@ -36,3 +36,18 @@ def matmul(a, b, needs):
         return da, db
 
     return y, vjp
+
+
+@primitive("linear")
+def linear(x, w, b, needs):
+    """y = x @ w^T + b;  dx = g @ w,  dw = g^T @ x,  db = g"""
+    y = np.matmul(x, w.T)
+    if b is not None:
+        y = np.add(y, b, out=y) if np.result_type(y, b) == y.dtype else y + b
+
+    def vjp(g):
+        dx = np.matmul(g, w) if needs[0] else None
+        dw = Outer(g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])) if needs[1] else None
+        return dx, dw, g if needs[2] else None
+
+    return y, vjp

@@ -80,11 +80,15 @@ class Scatter:
         self.value = value
 
     def add_to(self, buffer):
-        items = self.index if type(self.index) is tuple else (self.index,)
-        if any(type(i) is np.ndarray and i.dtype.kind in "iu" for i in items):
-            np.add.at(buffer, self.index, self.value)  # an index may repeat: every copy adds
+        index = self.index
+        items = index if type(index) is tuple else (index,)
+        if all(i is None or i is Ellipsis or type(i) in (int, slice) for i in items):
+            view = buffer[index]  # basic indexing: a view, added into in one pass
+            np.add(view, self.value, out=view)
+        elif any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items):
+            np.add.at(buffer, index, self.value)  # an index may repeat: every copy adds
         else:
-            buffer[self.index] += self.value
+            buffer[index] += self.value  # boolean masks: no repeats
 
     def dense(self, shape, dtype):
         out = np.zeros(shape, dtype)

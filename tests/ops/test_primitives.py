@@ -5,6 +5,7 @@ from hypothesis import given, strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import minigrad as mg
+from minigrad.nn import functional as F
 from minigrad.ops import REGISTRY
 
 
@@ -48,6 +49,18 @@ def matmul_operands(draw):
     }[kind]
     seed = draw(seeds)
     return leaf(shapes[0], seed), leaf(shapes[1], seed + 1)
+
+
+@st.composite
+def linear_operands(draw):
+    """x (..., k) with 0 to 2 batch axes, w (m, k), and a bias of shape (m,), (..., m) or none."""
+    k, m = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    batch = draw(st.sampled_from([(), (2,), (2, 3)]))
+    seed = draw(seeds)
+    x, w = leaf(batch + (k,), seed), leaf((m, k), seed + 1)
+    bias = draw(st.sampled_from(["vector", "full", "none"]))
+    b = {"vector": leaf((m,), seed + 2), "full": leaf(batch + (m,), seed + 2), "none": None}[bias]
+    return (x, w) if b is None else (x, w, b)
 
 
 @st.composite
@@ -98,6 +111,7 @@ CASES = {
     "relu": unary(mg.relu, st.builds(away_from_zero, one, seeds)),
     "cast": unary(lambda a: a.astype(np.float32).astype(np.float64) * 0 + a.astype(np.float64)),
     "matmul": matmul_operands().map(lambda p: (lambda a, b: a @ b, p)),
+    "linear": linear_operands().map(lambda p: (lambda x, w, b=None: F.linear(x, w, b), p)),
     "reshape": unary(lambda a: a.reshape(-1)),
     "transpose": st.builds(leaf, array_shapes(min_dims=2, max_dims=3, max_side=3), seeds).map(
         lambda x: (lambda a: a.transpose(*reversed(range(a.ndim))) * 1.0 + a.T, (x,))),
