@@ -97,27 +97,41 @@ class Scatter:
 
 
 class Outer:
-    """A weight gradient kept as a sum of products ``a_k^T @ g_k``, evaluated as one matmul.
+    """A weight gradient kept as a sum of products ``a_k^T @ g_k``, evaluated a few large matmuls at a time.
 
     Each time step's ``x_t @ W`` contributes ``x_t^T g_t`` to W's gradient; stacking the pairs
     and multiplying once (``[x_1; ...; x_T]^T [g_1; ...; g_T]``) is what a hand-written BPTT
-    does, and far faster than T small products added one by one.
+    does, and far faster than T small products added one by one.  Once the pairs waiting hold
+    ``FOLD_ROWS`` rows they are multiplied into a running sum, so memory stays bounded.
     """
 
-    __slots__ = ("lefts", "rights")
+    __slots__ = ("lefts", "rights", "rows", "total")
+    FOLD_ROWS = 2048
 
     def __init__(self, left, right):
         self.lefts = [left]
         self.rights = [right]
+        self.rows = len(left)
+        self.total = None
 
     def extend(self, other):
         self.lefts += other.lefts
         self.rights += other.rights
+        self.rows += other.rows
+        if other.total is not None:
+            self.total = other.total if self.total is None else self.total + other.total
+        if self.rows >= self.FOLD_ROWS:
+            self.total = self.dense()
+            self.lefts, self.rights, self.rows = [], [], 0
 
     def dense(self, shape=None, dtype=None):
         if len(self.lefts) == 1:
-            return self.lefts[0].T @ self.rights[0]
-        return np.concatenate(self.lefts).T @ np.concatenate(self.rights)
+            product = self.lefts[0].T @ self.rights[0]
+        elif self.lefts:
+            product = np.concatenate(self.lefts).T @ np.concatenate(self.rights)
+        else:
+            return self.total
+        return product if self.total is None else self.total + product
 
 
 def dense(grad, shape):
