@@ -8,10 +8,11 @@ from ..ops import linalg
 
 def linear(x, weight, bias=None):
     """x @ weight^T + bias, as one op (torch's F.linear): the affine map W [h, x] + b of the tutorials."""
-    return apply(linalg.linear, _tensor(x, weight.dtype), weight, bias)
+    return apply(linalg.linear, as_tensor(x, weight.dtype), weight, bias)
 
 
-def _tensor(x, dtype):
+def as_tensor(x, dtype):
+    """``x`` itself if it is a Tensor, else a new Tensor of ``dtype`` (inputs given as arrays or lists)."""
     return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
@@ -32,7 +33,7 @@ def _check_same_shape(name, a, b):
 
 def mse_loss(input, target, reduction="mean"):
     """mean((input - target)^2)."""
-    target = target if isinstance(target, Tensor) else Tensor(target, dtype=input.dtype)
+    target = as_tensor(target, input.dtype)
     _check_same_shape("mse_loss", input, target)
     with name_scope("mse_loss"):
         d = input - target
@@ -68,7 +69,7 @@ def cross_entropy(logits, target, reduction="mean"):
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """-[z log sigmoid(x) + (1 - z) log(1 - sigmoid(x))], as max(x, 0) - x z + log(1 + exp(-|x|))."""
-    target = target if isinstance(target, Tensor) else Tensor(target, dtype=logits.dtype)
+    target = as_tensor(target, logits.dtype)
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     with name_scope("bce_with_logits"):
         absolute = logits.relu() + (-logits).relu()

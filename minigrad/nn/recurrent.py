@@ -10,9 +10,8 @@ that step once, a sequence module along a sequence, per layer and direction.
 """
 import math
 
-import numpy as np
 
-from ..tensor import Tensor, concat, stack, zeros
+from ..tensor import concat, stack, zeros
 from ..engine import name_scope
 from . import functional as F
 from .module import Module, uniform
@@ -117,12 +116,6 @@ def _init_weights(module, suffix, input_size, hidden_size, bias, rng, dtype):
     setattr(module, "bias_hh" + suffix, uniform((rows,), bound, rng, dtype) if bias else None)
 
 
-def _tensor(x, what, dtype):
-    if isinstance(x, Tensor):
-        return x
-    return Tensor(x, dtype=dtype)
-
-
 class _Recurrence(Module):
     """What cells and sequence modules share: the input projection and one step."""
 
@@ -161,7 +154,7 @@ class _Cell(_Recurrence):
         Pass a dict as ``gates`` to get the step's named tensors (an LSTM's i, f, g, o, c, h).
         """
         w_ih, w_hh, b_ih, b_hh = self._weights("")
-        x = _tensor(x, "x", w_ih.dtype)
+        x = F.as_tensor(x, w_ih.dtype)
         self._check_input(x, self.input_size)
         if state is None:
             state = self._zero_state(x.shape[:-1], w_ih.dtype)
@@ -232,7 +225,7 @@ class _Sequence(_Recurrence):
                     f"{type(self).__name__}: initial state must have shape {(n, batch, self.hidden_size)} "
                     f"(layers * directions, batch, hidden), got {p.shape}"
                 )
-        parts = [_tensor(p, "hx", dtype) for p in parts]
+        parts = [F.as_tensor(p, dtype) for p in parts]
         return [tuple(p[k] for p in parts) if self.has_cell else parts[0][k] for k in range(n)]
 
     def forward(self, x, hx=None):
@@ -241,7 +234,7 @@ class _Sequence(_Recurrence):
         Returns ``output`` (T, B, D*H) and the final state: ``h_n`` (L*D, B, H), or ``(h_n, c_n)`` for LSTMs.
         """
         dtype = self.weight_ih_l0.dtype
-        x = _tensor(x, "x", dtype)
+        x = F.as_tensor(x, dtype)
         self._check_input(x, self.input_size)
         unbatched = x.ndim == 2
         if unbatched:
