@@ -45,8 +45,8 @@ def _summary(array):
 
 
 def _grad_norms(roots):
-    """The L2 norm of d(output)/d(node) for every node, by one backward that accumulates nothing."""
-    norms = {}
+    """The L2 norm of d(sum of outputs)/d(node) for every node, by backward passes that accumulate nothing."""
+    grads = {}
     for root in roots:
         if root._node is None:
             continue
@@ -56,13 +56,12 @@ def _grad_norms(roots):
                 "show_grad needs the graph's backward functions, but backward() already freed them: "
                 "call backward(retain_graph=True), or draw before calling backward()"
             )
-        seed = np.ones_like(root.data)
 
         def record(node, g):
-            norms[node] = norms.get(node, 0.0) + float(np.sqrt(np.vdot(g, g)))
+            grads[node] = grads[node] + g if node in grads else np.array(g)
 
-        engine.run_backward(root._node, seed, retain_graph=True, accumulate=False, on_grad=record)
-    return norms
+        engine.run_backward(root._node, np.ones_like(root.data), retain_graph=True, accumulate=False, on_grad=record)
+    return {node: float(np.sqrt(np.vdot(g, g))) for node, g in grads.items()}
 
 
 def _colour(norm, low, high):
@@ -156,10 +155,10 @@ class _Builder:
     def vid(self, key):
         return self.ids.setdefault(key, f"n{len(self.ids)}")
 
-    def fill(self, node_or_group_norm, default):
+    def fill(self, norm, default):
         if not self.norms:
             return default, "black"
-        colour = _colour(node_or_group_norm, self.low, self.high)
+        colour = _colour(norm, self.low, self.high)
         return colour, "white" if colour in DARK else "black"
 
     def grad_line(self, norm):
@@ -206,7 +205,7 @@ class _Builder:
             if out._node is None:  # a tensor outside any graph: draw it alone
                 g.node(self.vid(("output", id(out))), self.tensor_label(out.name or "output", out.shape, out.dtype,
                        None, out.data), shape="box", style="filled,bold", fillcolor="#c8e6c9", color=OUTPUT)
-        self.emit_clusters(g, "", g)
+        self.emit_clusters(g, "")
         for source, target in sorted(edges):
             g.edge(source, target)
         if self.norms:
@@ -241,7 +240,7 @@ class _Builder:
         self.place(node.scope, self.vid(node), label="<" + label + self.grad_line(norm) + ">", shape="ellipse",
                    style="filled", fillcolor=fill, fontcolor=font, **mark)
 
-    def emit_clusters(self, g, prefix, root):
+    def emit_clusters(self, g, prefix):
         """Nested clusters: every scope path becomes a cluster inside its parent's."""
         for vertex, attrs in self.scoped.get(prefix, []):
             g.node(vertex, **attrs)
@@ -251,7 +250,7 @@ class _Builder:
             path = f"{prefix}/{child}" if prefix else child
             with g.subgraph(name="cluster_" + self.vid(("scope", path))) as sub:
                 sub.attr(label="<" + _text(child) + ">", style="rounded,dashed", color="#9e9e9e", fontcolor="#424242")
-                self.emit_clusters(sub, path, root)
+                self.emit_clusters(sub, path)
 
     def legend(self, g):
         """One table: the colour of each band of gradient norms, smallest (vanishing) first."""

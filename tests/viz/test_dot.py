@@ -83,6 +83,14 @@ def test_show_grad_labels_norms_colours_and_legend():
     np.testing.assert_allclose(x.grad, w.data * (1 - np.tanh(x.data * w.data) ** 2))  # unchanged by drawing
 
 
+def test_show_grad_of_several_outputs_uses_the_gradient_of_their_sum():
+    x = mg.tensor([1.0, 2.0], requires_grad=True, name="x")
+    a, b = x * 3, x * -1  # d(a + b)/dx = 2 per element: norm 2*sqrt(2), not 3*sqrt(2) + sqrt(2)
+    source = viz.to_dot([a, b], show_grad=True).source
+    x_line = next(line for line in source.splitlines() if "<b>x</b>" in line)
+    assert f"|grad| {2 * np.sqrt(2):.2e}" in x_line
+
+
 def test_show_grad_after_a_freed_backward_says_retain_graph():
     _, _, loss = small_graph()
     loss.backward()
