@@ -1,0 +1,32 @@
+"""The benchmark's --quick mode runs end to end (it checks minigrad's gradients against the hand-written
+BPTT before timing anything); timings themselves are never asserted."""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+def test_quick_benchmark_runs_and_writes_its_table_and_json(tmp_path):
+    out = tmp_path / "lstm.json"
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "lstm.py"), "--quick", "--repeats", "1",
+                             "--json", str(out)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "| size (B, T, I = H) | numpy_ref | minigrad_cell | minigrad_lstm" in result.stdout
+    assert "per-op overhead" in result.stdout and "peak memory" in result.stdout
+    data = json.loads(out.read_text())
+    assert set(data["times"]) == {"small", "medium"}
+    for row in data["times"].values():
+        assert row["numpy_ref"]["ratio"] == 1.0 and row["minigrad_lstm"]["ms"] > 0
+    assert data["peak_memory_mib"]["minigrad_lstm"] > 0
+
+
+def test_the_hand_written_reference_matches_minigrad(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import lstm
+    finally:
+        sys.path.pop(0)
+    systems, _ = lstm.make_systems(2, 5, 4)
+    lstm.check_gradients(systems)  # raises if minigrad's gradients differ from numpy_ref's
