@@ -221,16 +221,7 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
                     _add_grad(p, gp)
             p._pending -= 1
             if not p._pending:
-                if p.tensor is None:
-                    push(p)
-                elif p._g is not None:  # a leaf: its gradient is complete, so store it now
-                    if type(p._g) is Outer:
-                        p._g = p._g.dense()
-                    if on_grad is not None:
-                        on_grad(p, p._g)
-                    if accumulate:
-                        _accumulate_leaf(p, p._g)
-                    p._g = None
+                push(p)
 
 
 def _add_grad(node, g):

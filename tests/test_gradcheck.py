@@ -73,6 +73,22 @@ def test_gradcheck_leaves_grads_and_data_as_they_were():
     assert w.grad is None
 
 
+def test_an_fn_that_raises_midway_leaves_the_inputs_as_they_were():
+    x = f64(3)
+    before = x.data.copy()
+    calls = []
+
+    def flaky(x):
+        calls.append(1)
+        if len(calls) > 3:  # fails while gradcheck is perturbing x
+            raise RuntimeError("boom")
+        return x * 2
+
+    with pytest.raises(RuntimeError, match="boom"):
+        mg.gradcheck(flaky, (x,))
+    np.testing.assert_array_equal(x.data, before)
+
+
 def test_gradcheck_of_tuple_outputs():
     x = f64(2, 2)
     assert mg.gradcheck(lambda x: (x.exp(), x.sum(axis=0)), (x,))

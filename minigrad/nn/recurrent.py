@@ -210,6 +210,10 @@ class _Sequence(_Recurrence):
     def num_directions(self):
         return 2 if self.bidirectional else 1
 
+    def _each_part(self, state, fn):
+        """``fn`` applied to each part of a state: (h, c) for LSTMs, h otherwise."""
+        return tuple(fn(p) for p in state) if self.has_cell else fn(state)
+
     def _suffixes(self, layer):
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
 
@@ -239,7 +243,8 @@ class _Sequence(_Recurrence):
         unbatched = x.ndim == 2
         if unbatched:
             x = x.reshape(x.shape[0], 1, x.shape[1])
-            hx = None if hx is None else tuple(p.reshape(p.shape[0], 1, -1) for p in hx) if self.has_cell else hx.reshape(hx.shape[0], 1, -1)
+            if hx is not None:
+                hx = self._each_part(hx, lambda p: p.reshape(p.shape[0], 1, -1))
         elif x.ndim != 3:
             raise ValueError(f"{type(self).__name__} takes input of shape (T, B, I) or (T, I), got {x.shape}")
         elif self.batch_first:
@@ -265,7 +270,7 @@ class _Sequence(_Recurrence):
             final = stack(finals)
         if unbatched:
             output = output.reshape(steps, -1)
-            final = tuple(f.reshape(f.shape[0], -1) for f in final) if self.has_cell else final.reshape(final.shape[0], -1)
+            final = self._each_part(final, lambda f: f.reshape(f.shape[0], -1))
         elif self.batch_first:
             output = output.transpose(1, 0, 2)
         return output, final

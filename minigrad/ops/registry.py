@@ -124,7 +124,7 @@ class Outer:
             self.total = self.dense()
             self.lefts, self.rights, self.rows = [], [], 0
 
-    def dense(self, shape=None, dtype=None):
+    def dense(self):
         if len(self.lefts) == 1:
             product = self.lefts[0].T @ self.rights[0]
         elif self.lefts:

@@ -82,6 +82,7 @@ class _Graph:
         if not leaves:
             self.nodes = [n for n in self.nodes if n.op is not None]
         self.param_names = {id(p): name for name, p in (params or {}).items()}
+        self.output_of = {t._node: t for t in outputs if t._node is not None}  # output vertices get a border
         self.depth = depth
 
     def group(self, node):
@@ -93,7 +94,8 @@ class _Graph:
 
     def vertex_count(self):
         groups = {self.group(n) for n in self.nodes} - {None}
-        return len(groups) + sum(1 for n in self.nodes if self.group(n) is None) + len(self.outputs)
+        detached = sum(1 for t in self.outputs if t._node is None)  # drawn as vertices of their own
+        return len(groups) + sum(1 for n in self.nodes if self.group(n) is None) + detached
 
 
 def _max_depth(nodes):
@@ -197,7 +199,7 @@ class _Builder:
         for node in self.graph.nodes:
             target = self.vertex_of(node)
             for parent in node.parents:
-                if parent is not None and (parent.op is not None or parent in drawn):
+                if parent in drawn:  # leaves are left out with leaves=False
                     source = self.vertex_of(parent)
                     if source != target:
                         edges.add((source, target))
@@ -218,8 +220,8 @@ class _Builder:
 
     def add_vertex(self, node):
         norm = self.norms.get(node)
-        outputs = {id(t._node): t for t in self.graph.outputs if t._node is not None}
-        mark = dict(color=OUTPUT, penwidth="3") if id(node) in outputs else {}
+        output = self.graph.output_of.get(node)
+        mark = dict(color=OUTPUT, penwidth="3") if output is not None else {}
         if node.op is None:  # a leaf tensor
             t = node.tensor
             name = self.graph.param_names.get(id(t)) or t.name
@@ -231,7 +233,7 @@ class _Builder:
             return
         fill, font = self.fill(norm, "#ffffff")
         label = f"<b>{_text(node.op.name)}</b>"
-        name = node.name or (outputs[id(node)].name if id(node) in outputs else None)
+        name = node.name or (output.name if output is not None else None)
         if name:
             label += f"<br/><i>{_text(name)}</i>"
         label += f'<br/><font point-size="9">{_text(_shape(node.shape, node.dtype))}</font>'
