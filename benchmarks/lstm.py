@@ -192,7 +192,7 @@ def time_sizes(sizes, repeats):
 def op_overhead(repeats=2000):
     """Forward + backward of a * b + c on (1, 32) float32 tensors, against NumPy's own a * b + c."""
     rng = np.random.default_rng(0)
-    a, b, c = (mg.tensor(rng.standard_normal((1, 32)), requires_grad=True) for _ in range(3))
+    a, b, c = (mg.tensor(rng.standard_normal((1, 32), np.float32), requires_grad=True) for _ in range(3))
     g = np.ones((1, 32), np.float32)
     an, bn, cn = a.data, b.data, c.data
 
