@@ -8,6 +8,8 @@ Backward orders the nodes without recursion, walks them once from the output,
 and frees each closure once used, unless ``retain_graph``.
 """
 import functools
+import itertools
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -22,12 +24,13 @@ class _State:
 
 
 state = _State()
+_sequence = itertools.count()
 
 
 class Node:
     """One recorded op: the output's graph identity, kept light for speed."""
 
-    __slots__ = ("op", "vjp", "parents", "scope", "shape", "dtype", "name", "values", "_g", "_owned", "_pending")
+    __slots__ = ("op", "vjp", "parents", "scope", "shape", "dtype", "name", "values", "seq", "_g", "_owned")
     tensor = None  # only leaves point back to their tensor
 
     def __init__(self, op, vjp, parents, out):
@@ -39,19 +42,21 @@ class Node:
         self.dtype = out.dtype
         self.name = None
         self.values = None  # (input arrays, params, output) under keep_values()
+        self.seq = next(_sequence)  # recording order: a node's consumers all have larger numbers
         self._g = None
 
 
 class LeafNode:
     """Where gradients of a leaf tensor that requires grad arrive."""
 
-    __slots__ = ("tensor", "_g", "_owned", "_pending")
+    __slots__ = ("tensor", "seq", "_g", "_owned")
     op = vjp = values = None
     parents = ()
     scope = ""
 
     def __init__(self, tensor):
         self.tensor = tensor
+        self.seq = next(_sequence)
         self._g = None
 
     shape = property(lambda self: self.tensor.data.shape)
@@ -155,73 +160,63 @@ def forward_order(roots):
     return order
 
 
-def _count_consumers(root):
-    """Set each reachable node's ``_pending`` to the number of its consumers in this graph."""
-    root._pending = 0
-    seen = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.vjp is None and node.op is not None:
-            raise RuntimeError(
-                f"backward reached op '{node.op.name}' whose saved arrays were already freed by an earlier "
-                "backward: pass retain_graph=True to the first backward() to go through the graph again"
-            )
-        for p in node.parents:
-            if p is None:
-                continue
-            if p in seen:
-                p._pending += 1
-            else:
-                seen.add(p)
-                p._pending = 1
-                stack.append(p)
-
-
-def _nonfinite(g):
-    return not np.isfinite(g).all()
+def _freed(node):
+    return RuntimeError(
+        f"backward reached op '{node.op.name}' whose saved arrays were already freed by an earlier "
+        "backward: pass retain_graph=True to the first backward() to go through the graph again"
+    )
 
 
 def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
     """Propagate ``grad`` (the gradient of ``root``'s output) to every leaf below ``root``.
 
-    ``accumulate=False`` leaves the leaves' ``.grad`` alone; ``on_grad(node, g)`` sees
-    the total gradient of every node's output (gradcheck and drawing use both).
+    Nodes are visited newest first (a max-heap on ``seq``): every consumer of a node was
+    recorded after it, so its gradient is complete when it is popped.  Leaves' ``.grad``
+    are written only once the whole pass has succeeded.  ``accumulate=False`` leaves them
+    alone; ``on_grad(node, g)`` sees the total gradient of every node's output (gradcheck
+    and drawing use both).
     """
-    _count_consumers(root)
     root._g, root._owned = grad, False
-    ready = [root]
-    pop, push = ready.pop, ready.append
+    heap = [(-root.seq, root)]
+    leaves = []
     anomaly = state.anomaly
-    while ready:
-        node = pop()
-        g = node._g
-        node._g = None
-        if type(g) is Outer:
-            g = g.dense()
-        if on_grad is not None and g is not None:
-            on_grad(node, g)
-        if node.tensor is not None:
-            if g is not None and accumulate:
-                _accumulate_leaf(node, g)
-            continue
-        parents = node.parents
-        grads = node.vjp(g) if g is not None else (None,) * len(parents)
-        if anomaly:
-            _check_finite(node, grads)
-        if not retain_graph:
-            node.vjp = None
-        for p, gp in zip(parents, grads):
-            if p is None:
+    try:
+        while heap:
+            node = heappop(heap)[1]
+            g = node._g
+            node._g = None
+            if type(g) is Outer:
+                g = g.dense()
+            if on_grad is not None:
+                on_grad(node, g)
+            if node.tensor is not None:
+                leaves.append((node, g))
                 continue
-            if gp is not None:
-                if p._g is None and type(gp) is np.ndarray and gp.shape == p.shape:
-                    p._g, p._owned = gp, False  # the common case, inline: first gradient, right shape
+            if node.vjp is None:
+                raise _freed(node)
+            grads = node.vjp(g)
+            if anomaly:
+                _check_finite(node, grads)
+            if not retain_graph:
+                node.vjp = None
+            for p, gp in zip(node.parents, grads):
+                if p is None or gp is None:
+                    continue
+                if p._g is None:  # the first gradient to reach p: p joins the heap
+                    if type(gp) is np.ndarray and gp.shape == p.shape:
+                        p._g, p._owned = gp, False  # the common case, inline
+                    else:
+                        _add_grad(p, gp)
+                    heappush(heap, (-p.seq, p))
                 else:
                     _add_grad(p, gp)
-            p._pending -= 1
-            if not p._pending:
-                push(p)
+    except BaseException:
+        for _, node in heap:
+            node._g = None
+        raise
+    if accumulate:
+        for node, g in leaves:
+            _accumulate_leaf(node, g)
 
 
 def _add_grad(node, g):
@@ -266,7 +261,7 @@ def _accumulate_leaf(node, g):
 def _check_finite(node, grads):
     for i, gp in enumerate(grads):
         gp = gp.value if type(gp) is Scatter else gp.dense() if type(gp) is Outer else gp
-        if gp is not None and _nonfinite(gp):
+        if gp is not None and not np.isfinite(gp).all():
             where = f" in scope '{node.scope}'" if node.scope else ""
             kind = "NaN" if np.isnan(gp).any() else "inf"
             raise FloatingPointError(

@@ -75,6 +75,19 @@ def test_a_failed_backward_changes_nothing():
     np.testing.assert_array_equal(x.grad, before)
 
 
+def test_a_backward_that_fails_midway_writes_no_leaf_and_leaves_nothing_behind():
+    x = mg.tensor([1.0], requires_grad=True)
+    shared = x * 2
+    (shared * 3).sum().backward()  # frees `shared`'s closure
+    w = mg.tensor([4.0], requires_grad=True)  # recorded after `shared`: reached before the failure
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        (shared * w).sum().backward()
+    assert w.grad is None
+    np.testing.assert_array_equal(x.grad, [6.0])
+    (w * 3).sum().backward()  # no gradient left over from the failed pass
+    np.testing.assert_array_equal(w.grad, [3.0])
+
+
 def test_no_grad_as_context_and_decorator():
     x = mg.tensor([1.0], requires_grad=True)
     with mg.no_grad():
