@@ -70,30 +70,39 @@ class Scatter:
 
     Indexing returns this instead of a padded copy, so the engine can add the
     gradients of many slices of one tensor (an LSTM's time steps, its gates)
-    into a single buffer.
+    into a single buffer.  ``how`` says how to add (see :func:`scatter_kind`).
     """
 
-    __slots__ = ("index", "value")
+    __slots__ = ("index", "value", "how")
 
-    def __init__(self, index, value):
+    def __init__(self, index, value, how):
         self.index = index
         self.value = value
+        self.how = how
 
     def add_to(self, buffer):
-        index = self.index
-        items = index if type(index) is tuple else (index,)
-        if all(i is None or i is Ellipsis or type(i) in (int, slice) for i in items):
-            view = buffer[index]  # basic indexing: a view, added into in one pass
+        if self.how == "view":
+            view = buffer[self.index]  # basic indexing: a view, added into in one pass
             np.add(view, self.value, out=view)
-        elif any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items):
-            np.add.at(buffer, index, self.value)  # an index may repeat: every copy adds
+        elif self.how == "repeats":
+            np.add.at(buffer, self.index, self.value)  # an index may repeat: every copy adds
         else:
-            buffer[index] += self.value  # boolean masks: no repeats
+            buffer[self.index] += self.value  # boolean masks: no repeats
 
     def dense(self, shape, dtype):
         out = np.zeros(shape, dtype)
         self.add_to(out)
         return out
+
+
+def scatter_kind(index):
+    """How a gradient is added at ``index``: into a "view" (basic indexing), with "repeats" (integer arrays), or by "mask"."""
+    items = index if type(index) is tuple else (index,)
+    if all(i is None or i is Ellipsis or type(i) in (int, slice) for i in items):
+        return "view"
+    if any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items):
+        return "repeats"
+    return "mask"
 
 
 class Outer:

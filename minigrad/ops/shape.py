@@ -1,7 +1,7 @@
 """Primitives that move elements without changing them: reshape, transpose, indexing, concat, stack."""
 import numpy as np
 
-from .registry import Scatter, primitive
+from .registry import Scatter, primitive, scatter_kind
 
 
 @primitive("reshape")
@@ -20,7 +20,8 @@ def transpose(a, axes):
 @primitive("getitem")
 def getitem(a, index):
     """y = a[index];  da = zeros_like(a) with g added at [index]"""
-    return a[index], lambda g: (Scatter(index, g),)
+    how = scatter_kind(index)
+    return a[index], lambda g: (Scatter(index, g, how),)
 
 
 @primitive("concat")
