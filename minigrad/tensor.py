@@ -373,8 +373,9 @@ def _axis_arg(axis):
 def _index_arg(index):
     """Tensors and lists inside an index become NumPy arrays."""
     if type(index) is tuple:
-        if any(isinstance(i, (Tensor, list)) for i in index):
-            return tuple(_index_arg(i) for i in index)
+        for i in index:
+            if isinstance(i, (Tensor, list)):
+                return tuple(_index_arg(i) for i in index)
         return index
     if isinstance(index, Tensor):
         return index.data

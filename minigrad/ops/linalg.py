@@ -43,7 +43,10 @@ def linear(x, w, b, needs):
     """y = x @ w^T + b;  dx = g @ w,  dw = g^T @ x,  db = g"""
     y = np.matmul(x, w.T)
     if b is not None:
-        y = np.add(y, b, out=y) if np.result_type(y, b) == y.dtype else y + b
+        if b.dtype == y.dtype and b.shape == y.shape[y.ndim - b.ndim :]:
+            y += b  # in place: y is a new array, and b neither widens it nor changes its dtype
+        else:
+            y = y + b
 
     def vjp(g):
         dx = np.matmul(g, w) if needs[0] else None

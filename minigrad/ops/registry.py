@@ -95,10 +95,16 @@ class Scatter:
         return out
 
 
+_BASIC = (int, slice, type(None), type(Ellipsis))
+
+
 def scatter_kind(index):
     """How a gradient is added at ``index``: into a "view" (basic indexing), with "repeats" (integer arrays), or by "mask"."""
     items = index if type(index) is tuple else (index,)
-    if all(i is None or i is Ellipsis or type(i) in (int, slice) for i in items):
+    for i in items:
+        if type(i) not in _BASIC:
+            break
+    else:
         return "view"
     if any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items):
         return "repeats"
