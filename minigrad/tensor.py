@@ -101,19 +101,41 @@ def apply(op, *args, **params):
     except ValueError as e:
         shapes = ", ".join(str(np.shape(a)) for a in arrays)
         raise ValueError(f"{op.name}: inputs of shapes {shapes} do not fit: {e}") from None
-    if type(y) is not np.ndarray:
-        y = np.asarray(y)
+    if not track:
+        return Tensor._wrap(y)
+    params.pop("needs", None)
+    return _recorded(op, vjp, tuple(parents), y, arrays, params)
+
+
+def apply_unary(op, a, **params):
+    """``apply(op, a, **params)`` for one Tensor, without the general loop: activations and indexing are hot."""
+    y, vjp = op.forward(a.data, **params)
+    if a.requires_grad and state.grad_enabled:
+        return _recorded(op, vjp, (a._node or a._graph_node(),), y, [a.data], params)
+    return Tensor._wrap(y)
+
+
+def apply_binary(op, a, b):
+    """``apply(op, a, b)`` for two Tensors and no params, without the general loop: arithmetic is hot."""
+    try:
+        y, vjp = op.forward(a.data, b.data)
+    except ValueError:
+        return apply(op, a, b)  # the general path raises the error that names the shapes
+    if (a.requires_grad or b.requires_grad) and state.grad_enabled:
+        parents = (a._node or a._graph_node() if a.requires_grad else None,
+                   b._node or b._graph_node() if b.requires_grad else None)
+        return _recorded(op, vjp, parents, y, [a.data, b.data], {})
+    return Tensor._wrap(y)
+
+
+def _recorded(op, vjp, parents, y, arrays, params):
+    """The output Tensor of an op recorded for backward (its arrays kept under ``keep_values``)."""
     out = Tensor.__new__(Tensor)
-    out.data, out.grad, out._name = y, None, None
-    if track:
-        out._node = node = Node(op, vjp, tuple(parents), y)
-        out.requires_grad = True
-        if state.keep_values:
-            params.pop("needs", None)
-            node.values = (arrays, params, y)
-    else:
-        out._node = None
-        out.requires_grad = False
+    out.data = y if type(y) is np.ndarray else np.asarray(y)
+    out.grad, out._name, out.requires_grad = None, None, True
+    out._node = node = Node(op, vjp, parents, out.data)
+    if state.keep_values:
+        node.values = (arrays, params, out.data)
     return out
 
 
@@ -229,7 +251,8 @@ class Tensor:
     @staticmethod
     def _wrap(array):
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._name, t._node, t.requires_grad = array, None, None, None, False
+        t.data = array if type(array) is np.ndarray else np.asarray(array)
+        t.grad, t._name, t._node, t.requires_grad = None, None, None, False
         return t
 
     # -- gradients ---------------------------------------------------------------------
@@ -260,25 +283,33 @@ class Tensor:
 
     # -- arithmetic --------------------------------------------------------------------
     def __add__(self, other):
-        return apply(E.add, self, other if isinstance(other, Tensor) else _operand(other))
+        if isinstance(other, Tensor):
+            return apply_binary(E.add, self, other)
+        return apply(E.add, self, _operand(other))
 
     def __radd__(self, other):
         return apply(E.add, _operand(other), self)
 
     def __sub__(self, other):
-        return apply(E.sub, self, other if isinstance(other, Tensor) else _operand(other))
+        if isinstance(other, Tensor):
+            return apply_binary(E.sub, self, other)
+        return apply(E.sub, self, _operand(other))
 
     def __rsub__(self, other):
         return apply(E.sub, _operand(other), self)
 
     def __mul__(self, other):
-        return apply(E.mul, self, other if isinstance(other, Tensor) else _operand(other))
+        if isinstance(other, Tensor):
+            return apply_binary(E.mul, self, other)
+        return apply(E.mul, self, _operand(other))
 
     def __rmul__(self, other):
         return apply(E.mul, _operand(other), self)
 
     def __truediv__(self, other):
-        return apply(E.div, self, other if isinstance(other, Tensor) else _operand(other))
+        if isinstance(other, Tensor):
+            return apply_binary(E.div, self, other)
+        return apply(E.div, self, _operand(other))
 
     def __rtruediv__(self, other):
         return apply(E.div, _operand(other), self)
@@ -290,7 +321,7 @@ class Tensor:
         return apply(E.power, _operand(other), self)
 
     def __neg__(self):
-        return apply(E.neg, self)
+        return apply_unary(E.neg, self)
 
     def __matmul__(self, other):
         return apply(linalg.matmul, self, other if isinstance(other, Tensor) else _operand(other))
@@ -300,27 +331,27 @@ class Tensor:
 
     def exp(self):
         """e ** self, elementwise."""
-        return apply(E.exp, self)
+        return apply_unary(E.exp, self)
 
     def log(self):
         """The natural logarithm, elementwise."""
-        return apply(E.log, self)
+        return apply_unary(E.log, self)
 
     def sqrt(self):
         """The square root, elementwise."""
-        return apply(E.sqrt, self)
+        return apply_unary(E.sqrt, self)
 
     def tanh(self):
         """The hyperbolic tangent, elementwise (stable for any input)."""
-        return apply(E.tanh, self)
+        return apply_unary(E.tanh, self)
 
     def sigmoid(self):
         """1 / (1 + exp(-self)), elementwise, without overflow for any input."""
-        return apply(E.sigmoid, self)
+        return apply_unary(E.sigmoid, self)
 
     def relu(self):
         """max(self, 0), elementwise."""
-        return apply(E.relu, self)
+        return apply_unary(E.relu, self)
 
     # -- shape -------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -334,7 +365,7 @@ class Tensor:
     T = property(lambda self: self.transpose(), doc="The axes reversed.")
 
     def __getitem__(self, index):
-        return apply(S.getitem, self, index=_index_arg(index))
+        return apply_unary(S.getitem, self, index=_index_arg(index))
 
     def chunk(self, chunks, axis=0):
         """Split into ``chunks`` pieces along ``axis`` (the last may be smaller), as torch.chunk."""

@@ -126,3 +126,18 @@ def test_sigmoid_and_tanh_are_exact_in_the_limits_without_warnings():
     assert s.data[0] == 0.0 and s.data[-1] == 1.0 and s.data[2] == 0.5
     assert t.data[0] == -1.0 and t.data[-1] == 1.0
     assert np.all(np.isfinite(x.grad))
+
+
+@pytest.mark.parametrize("make", [lambda a, b: a.tanh(), lambda a, b: a * b, lambda a, b: a[0], lambda a, b: a @ b.T],
+                         ids=["unary", "binary", "index", "general"])
+def test_every_recording_path_keeps_values_and_tracks_the_right_parents(make):
+    a = mg.tensor([[1.0, 2.0]], requires_grad=True)
+    b = mg.tensor([[3.0, 4.0]])
+    with mg.engine.keep_values():
+        y = make(a, b)
+    arrays, params, out = y._node.values
+    assert out is y.data and arrays[0] is a.data and "needs" not in params
+    assert [p is not None for p in y._node.parents][:2] in ([True], [True, False])
+    with mg.no_grad():
+        assert make(a, b)._node is None and not make(a, b).requires_grad
+    assert make(b, b)._node is None and make(b, b).op is None
