@@ -215,6 +215,30 @@ def op_overhead(repeats=2000):
     return {"forward_backward_us": total, "per_op_us": total / 2, "numpy_forward_us": numpy_time}
 
 
+def breakdown(label, repeats):
+    """Where nn.LSTM's time goes at one size: forward without recording, forward recording, backward."""
+    B, T, H = SIZES[label]
+    systems, lstm = make_systems(B, T, H)
+    x = np.random.default_rng(1).standard_normal((T, B, H)).astype(np.float32)
+    parts = {"numpy_ref step": [], "forward, no_grad": [], "forward, recording": [], "backward": []}
+    for k in range(repeats + 2):
+        start = time.perf_counter()
+        systems["numpy_ref"]()
+        t0 = time.perf_counter()
+        with mg.no_grad():
+            lstm(x)
+        t1 = time.perf_counter()
+        loss = lstm(x)[0].sum()
+        t2 = time.perf_counter()
+        loss.backward()
+        t3 = time.perf_counter()
+        del loss  # the graph's objects are freed here, outside the timed parts
+        if k >= 2:  # warm-up
+            for name, dt in zip(parts, (t0 - start, t1 - t0, t2 - t1, t3 - t2)):
+                parts[name].append(dt)
+    return {name: statistics.median(ts) * 1e3 for name, ts in parts.items()}
+
+
 def memory_child(system, B, T, H):
     """Run one training step under tracemalloc and print the peak bytes above the baseline."""
     import tracemalloc
@@ -245,11 +269,18 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per system and size")
     parser.add_argument("--sizes", default=None, help="comma-separated sizes to time (default: all; --quick: small,medium)")
     parser.add_argument("--json", default="benchmarks/results/lstm.json", help="where to write the results")
+    parser.add_argument("--breakdown", metavar="SIZE", help="only split nn.LSTM's step at SIZE into forward "
+                        "without recording, forward recording and backward, next to numpy_ref's whole step")
     parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
         system, *dims = args.memory_child
         return memory_child(system, *map(int, dims))
+    if args.breakdown:
+        print(f"nn.LSTM at {args.breakdown} {SIZES[args.breakdown]}, median ms of {args.repeats or 15} runs:")
+        for name, ms in breakdown(args.breakdown, args.repeats or 15).items():
+            print(f"  {name:20s} {ms:8.2f} ms")
+        return
     sizes = args.sizes.split(",") if args.sizes else ["small", "medium"] if args.quick else list(SIZES)
     repeats = args.repeats or (3 if args.quick else 15)
     print(f"LSTM training step, float32, median of {repeats} interleaved runs; numpy threads {numpy_threads()}")

@@ -30,3 +30,11 @@ def test_the_hand_written_reference_matches_minigrad(tmp_path):
         sys.path.pop(0)
     systems, _ = lstm.make_systems(2, 5, 4)
     lstm.check_gradients(systems)  # raises if minigrad's gradients differ from numpy_ref's
+
+
+def test_breakdown_mode_prints_each_part():
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "lstm.py"), "--breakdown", "small",
+                             "--repeats", "1"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for part in ("numpy_ref step", "forward, no_grad", "forward, recording", "backward"):
+        assert part in result.stdout
