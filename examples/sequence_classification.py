@@ -14,6 +14,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.nn.functional import cross_entropy
+from minigrad.nn.utils import clip_grad_norm_
 
 CLASSES = ["sine", "square", "sawtooth", "triangle"]
 
@@ -69,6 +70,7 @@ def main(argv=None):
         opt.zero_grad()
         loss = cross_entropy(model(x), y)
         loss.backward()
+        clip_grad_norm_(model.parameters(), 1.0)  # without it, one large step can undo what was learned
         opt.step()
         if it % max(1, iterations // 6) == 0 or it == iterations:
             print(f"  step {it:4d}  loss {loss.item():.3f}  test accuracy {accuracy(model, x_test, y_test):.3f}  "
