@@ -4,8 +4,9 @@ Every op that runs while grad mode is on and some input requires grad records
 a :class:`Node`: which op, in which name scope, its parent nodes and its vjp
 closure (which holds the arrays the gradient needs).  A leaf tensor that
 requires grad gets a :class:`LeafNode`, where its gradient is accumulated.
-Backward orders the nodes without recursion, walks them once from the output,
-and frees each closure once used, unless ``retain_graph``.
+Every node also gets a sequence number when it is recorded; backward visits the
+nodes newest first (without recursion), and frees each closure once used,
+unless ``retain_graph``.
 """
 import functools
 import itertools
