@@ -116,7 +116,9 @@ def apply_unary(op, a, **params):
 
 
 def apply_binary(op, a, b):
-    """``apply(op, a, b)`` for two Tensors and no params, without the general loop: arithmetic is hot."""
+    """``apply(op, a, b)`` for a Tensor and another operand; two Tensors skip the general loop (arithmetic is hot)."""
+    if not isinstance(b, Tensor):
+        return apply(op, a, _operand(b))
     try:
         y, vjp = op.forward(a.data, b.data)
     except ValueError:
@@ -283,33 +285,25 @@ class Tensor:
 
     # -- arithmetic --------------------------------------------------------------------
     def __add__(self, other):
-        if isinstance(other, Tensor):
-            return apply_binary(E.add, self, other)
-        return apply(E.add, self, _operand(other))
+        return apply_binary(E.add, self, other)
 
     def __radd__(self, other):
         return apply(E.add, _operand(other), self)
 
     def __sub__(self, other):
-        if isinstance(other, Tensor):
-            return apply_binary(E.sub, self, other)
-        return apply(E.sub, self, _operand(other))
+        return apply_binary(E.sub, self, other)
 
     def __rsub__(self, other):
         return apply(E.sub, _operand(other), self)
 
     def __mul__(self, other):
-        if isinstance(other, Tensor):
-            return apply_binary(E.mul, self, other)
-        return apply(E.mul, self, _operand(other))
+        return apply_binary(E.mul, self, other)
 
     def __rmul__(self, other):
         return apply(E.mul, _operand(other), self)
 
     def __truediv__(self, other):
-        if isinstance(other, Tensor):
-            return apply_binary(E.div, self, other)
-        return apply(E.div, self, _operand(other))
+        return apply_binary(E.div, self, other)
 
     def __rtruediv__(self, other):
         return apply(E.div, _operand(other), self)
