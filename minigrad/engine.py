@@ -1,12 +1,13 @@
 """The recorded graph and the backward pass.
 
 Every op that runs while grad mode is on and some input requires grad records
-a :class:`Node`: which op, in which name scope, its parent nodes and its vjp
-closure (which holds the arrays the gradient needs).  A leaf tensor that
-requires grad gets a :class:`LeafNode`, where its gradient is accumulated.
-Every node also gets a sequence number when it is recorded; backward visits the
-nodes newest first (without recursion), and frees each closure once used,
-unless ``retain_graph``.
+a :class:`Node`: which op, in which name scope, its parent nodes and what the
+op's forward saved for its backward.  A leaf tensor that requires grad gets a
+:class:`LeafNode`, where its gradient is accumulated.  Every node also gets a
+sequence number when it is recorded; backward visits the nodes newest first
+(without recursion), calls each op's ``backward(g, saved, needs)``, and frees
+the saved values once used, unless ``retain_graph``.  :func:`add_grad` is the
+one rule for adding gradients, shared with ``minigrad.compile``'s replay.
 """
 import functools
 import itertools
@@ -14,7 +15,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from .ops.registry import Outer, Scatter, unbroadcast
+from .ops.registry import Outer, Part, Scatter, unbroadcast
 
 
 class _State:
@@ -22,21 +23,23 @@ class _State:
     scope = ""  # "cell/gate": the name scopes open now, outermost first
     anomaly = False
     keep_values = False  # keep each op's arrays: gradcheck's diagnosis re-runs ops, drawings show values
+    trace = None  # minigrad.compile's recorder while it traces a function
 
 
 state = _State()
 _sequence = itertools.count()
+FREED = type("Freed", (), {"__repr__": lambda self: "<freed by backward>"})()  # a node's saved values, once used
 
 
 class Node:
     """One recorded op: the output's graph identity, kept light for speed."""
 
-    __slots__ = ("op", "vjp", "parents", "scope", "shape", "dtype", "name", "values", "seq", "_g", "_owned")
+    __slots__ = ("op", "saved", "parents", "scope", "shape", "dtype", "name", "values", "seq", "_g", "_owned")
     tensor = None  # only leaves point back to their tensor
 
-    def __init__(self, op, vjp, parents, out):
+    def __init__(self, op, saved, parents, out):
         self.op = op
-        self.vjp = vjp
+        self.saved = saved  # what op.forward kept for op.backward; FREED once backward has used it
         self.parents = parents
         self.scope = state.scope
         self.shape = out.shape
@@ -51,7 +54,7 @@ class LeafNode:
     """Where gradients of a leaf tensor that requires grad arrive."""
 
     __slots__ = ("tensor", "seq", "_g", "_owned")
-    op = vjp = values = None
+    op = saved = values = None
     parents = ()
     scope = ""
 
@@ -193,13 +196,13 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
             if node.tensor is not None:
                 leaves.append((node, g))
                 continue
-            if node.vjp is None:
+            if node.saved is FREED:
                 raise _freed(node)
-            grads = node.vjp(g)
+            grads = node.op.backward(g, node.saved, node.parents)  # needs[i]: parent i is a node, not None
             if anomaly:
                 _check_finite(node, grads)
             if not retain_graph:
-                node.vjp = None
+                node.saved = FREED
             for p, gp in zip(node.parents, grads):
                 if p is None or gp is None:
                     continue
@@ -207,10 +210,10 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
                     if type(gp) is np.ndarray and gp.shape == p.shape:
                         p._g, p._owned = gp, False  # the common case, inline
                     else:
-                        _add_grad(p, gp)
+                        p._g, p._owned = add_grad(None, False, gp, p.shape, p.dtype)
                     heappush(heap, (-p.seq, p))
                 else:
-                    _add_grad(p, gp)
+                    p._g, p._owned = add_grad(p._g, p._owned, gp, p.shape, p.dtype)
     except BaseException:
         for _, node in heap:
             node._g = None
@@ -220,34 +223,43 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
             _accumulate_leaf(node, g)
 
 
-def _add_grad(node, g):
-    """Add ``g`` into ``node._g``, in place where the engine owns that buffer (``_owned``)."""
+def add_grad(total, owned, g, shape, dtype):
+    """``total + g`` for a value of ``shape`` and ``dtype``, returned with whether the engine owns the sum.
+
+    ``total`` is None before the first gradient arrives.  An owned buffer is added into in
+    place; one that is not (it may alias another array) is never written into.  Sparse
+    (:class:`Scatter`), weight-outer (:class:`Outer`) and multi-output (:class:`Part`)
+    gradients are combined as their kinds allow; broadcast gradients are reduced.
+    """
     if type(g) is Outer:
-        if node._g is None:
-            node._g, node._owned = g, True
-            return
-        if type(node._g) is Outer:
-            node._g.extend(g)
-            return
+        if total is None:
+            return g, True
+        if type(total) is Outer:
+            total.extend(g)
+            return total, True
         g = g.dense()
-    elif type(node._g) is Outer:
-        node._g, node._owned = node._g.dense(), True
+    elif type(total) is Outer:
+        total, owned = total.dense(), True
     if type(g) is Scatter:
-        if node._g is None or not node._owned:
-            buffer = np.zeros(node.shape, np.result_type(node.dtype, g.value.dtype))
-            if node._g is not None:
-                buffer += node._g
-            node._g, node._owned = buffer, True
-        g.add_to(node._g)
-        return
-    if g.shape != node.shape:
-        g = unbroadcast(g, node.shape)
-    if node._g is None:
-        node._g, node._owned = g, False  # may alias another array: never written into
-    elif node._owned:
-        node._g += g
-    else:
-        node._g, node._owned = node._g + g, True
+        if total is None or not owned:
+            buffer = np.zeros(shape, np.result_type(dtype, g.value.dtype))
+            if total is not None:
+                buffer += total
+            total = buffer
+        g.add_to(total)
+        return total, True
+    if type(g) is Part:
+        total = [None] * g.n if total is None else total
+        total[g.k] = g.g
+        return total, True
+    if g.shape != shape:
+        g = unbroadcast(g, shape)
+    if total is None:
+        return g, False
+    if owned:
+        total += g
+        return total, True
+    return total + g, True
 
 
 def _accumulate_leaf(node, g):
@@ -261,7 +273,7 @@ def _accumulate_leaf(node, g):
 
 def _check_finite(node, grads):
     for i, gp in enumerate(grads):
-        gp = gp.value if type(gp) is Scatter else gp.dense() if type(gp) is Outer else gp
+        gp = gp.value if type(gp) is Scatter else gp.dense() if type(gp) is Outer else gp.g if type(gp) is Part else gp
         if gp is not None and not np.isfinite(gp).all():
             where = f" in scope '{node.scope}'" if node.scope else ""
             kind = "NaN" if np.isnan(gp).any() else "inf"

@@ -41,24 +41,23 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._primitive = Primitive(cls.__name__, cls._forward_and_vjp)
+        cls._primitive = Primitive(cls.__name__, cls._forward, cls._backward)
 
     @classmethod
-    def _forward_and_vjp(cls, *arrays, needs):
+    def _forward(cls, *arrays, needs):
         ctx = Context(needs)
-        y = cls.forward(ctx, *arrays)
+        return cls.forward(ctx, *arrays), ctx
 
-        def vjp(g):
-            grads = cls.backward(ctx, g)
-            grads = grads if isinstance(grads, tuple) else (grads,)
-            if len(grads) != len(arrays):
-                raise TypeError(
-                    f"{cls.__name__}.backward returned {len(grads)} gradient(s) for {len(arrays)} input(s): "
-                    "return one per input of forward, None where an input needs none"
-                )
-            return grads
-
-        return y, vjp
+    @classmethod
+    def _backward(cls, g, ctx, needs):
+        grads = cls.backward(ctx, g)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        if len(grads) != len(ctx.needs_input_grad):
+            raise TypeError(
+                f"{cls.__name__}.backward returned {len(grads)} gradient(s) for {len(ctx.needs_input_grad)} "
+                "input(s): return one per input of forward, None where an input needs none"
+            )
+        return grads
 
     @staticmethod
     def forward(ctx, *arrays):

@@ -1,4 +1,6 @@
 """Numerical gradient checking, and a diagnosis that names the op whose gradient is wrong."""
+import copy
+
 import numpy as np
 
 from . import engine
@@ -121,15 +123,16 @@ def check_op(node, eps=1e-6, atol=1e-5, rtol=1e-3, rng=None):
     """Check one recorded op's vjp on its own recorded inputs; return None, or what is wrong."""
     rng = np.random.default_rng(0) if rng is None else rng
     arrays, params, _ = node.values
-    forward = node.op.forward
-    extra = {"needs": [p is not None for p in node.parents]} if node.op.takes_needs else {}
+    op = node.op
+    needs = [p is not None for p in node.parents]
+    extra = {"needs": needs} if op.takes_needs else {}
 
-    def run(arrs):
-        return np.asarray(forward(*arrs, **params, **extra)[0], dtype=np.float64)
+    def run(arrs):  # params copied: a random op (dropout) draws the same values on every run
+        return np.asarray(op.forward(*arrs, **copy.deepcopy(params), **extra)[0], dtype=np.float64)
 
-    y, vjp = forward(*arrays, **params, **extra)
+    y, saved = op.forward(*arrays, **copy.deepcopy(params), **extra)
     g = rng.standard_normal(np.shape(y))
-    grads = vjp(np.asarray(g, dtype=np.asarray(y).dtype))
+    grads = op.backward(np.asarray(g, dtype=np.asarray(y).dtype), saved, needs)
     for i, parent in enumerate(node.parents):
         if parent is None:
             continue

@@ -11,10 +11,9 @@ import numpy as np
 from . import engine
 from .engine import LeafNode, Node, state
 from .ops import elementwise as E
-from .ops import linalg, reduce as R, shape as S
+from .ops import linalg, random, reduce as R, shape as S
 
 _default_dtype = np.dtype(np.float32)
-_rng = np.random.default_rng()
 
 
 def set_default_dtype(dtype):
@@ -36,13 +35,12 @@ def manual_seed(seed):
 
     >>> minigrad.manual_seed(0)
     """
-    global _rng
-    _rng = np.random.default_rng(seed)
+    random.set_default_rng(np.random.default_rng(seed))
 
 
 def default_rng():
-    """The generator that ``randn`` and ``nn`` use when they are given no ``rng``."""
-    return _rng
+    """The generator that ``randn``, dropout and ``nn`` use when they are given no ``rng``."""
+    return random.default_rng()
 
 
 def _check_numeric(array, what="data"):
@@ -97,22 +95,27 @@ def apply(op, *args, **params):
     if op.takes_needs:
         params["needs"] = [p is not None for p in parents] if track else [False] * len(args)
     try:
-        y, vjp = op.forward(*arrays, **params)
+        y, saved = op.forward(*arrays, **params)
     except ValueError as e:
         shapes = ", ".join(str(np.shape(a)) for a in arrays)
         raise ValueError(f"{op.name}: inputs of shapes {shapes} do not fit: {e}") from None
-    if not track:
-        return Tensor._wrap(y)
     params.pop("needs", None)
-    return _recorded(op, vjp, tuple(parents), y, arrays, params)
+    out = _recorded(op, saved, tuple(parents), y, arrays, params) if track else Tensor._wrap(y)
+    if state.trace is not None:
+        state.trace.record(op, args, params, out)
+    return out
 
 
 def apply_unary(op, a, **params):
     """``apply(op, a, **params)`` for one Tensor, without the general loop: activations and indexing are hot."""
-    y, vjp = op.forward(a.data, **params)
+    y, saved = op.forward(a.data, **params)
     if a.requires_grad and state.grad_enabled:
-        return _recorded(op, vjp, (a._node or a._graph_node(),), y, [a.data], params)
-    return Tensor._wrap(y)
+        out = _recorded(op, saved, (a._node or a._graph_node(),), y, [a.data], params)
+    else:
+        out = Tensor._wrap(y)
+    if state.trace is not None:
+        state.trace.record(op, (a,), params, out)
+    return out
 
 
 def apply_binary(op, a, b):
@@ -120,22 +123,26 @@ def apply_binary(op, a, b):
     if not isinstance(b, Tensor):
         return apply(op, a, _operand(b))
     try:
-        y, vjp = op.forward(a.data, b.data)
+        y, saved = op.forward(a.data, b.data)
     except ValueError:
         return apply(op, a, b)  # the general path raises the error that names the shapes
     if (a.requires_grad or b.requires_grad) and state.grad_enabled:
         parents = (a._node or a._graph_node() if a.requires_grad else None,
                    b._node or b._graph_node() if b.requires_grad else None)
-        return _recorded(op, vjp, parents, y, [a.data, b.data], {})
-    return Tensor._wrap(y)
+        out = _recorded(op, saved, parents, y, [a.data, b.data], {})
+    else:
+        out = Tensor._wrap(y)
+    if state.trace is not None:
+        state.trace.record(op, (a, b), {}, out)
+    return out
 
 
-def _recorded(op, vjp, parents, y, arrays, params):
+def _recorded(op, saved, parents, y, arrays, params):
     """The output Tensor of an op recorded for backward (its arrays kept under ``keep_values``)."""
     out = Tensor.__new__(Tensor)
     out.data = y if type(y) is np.ndarray else np.asarray(y)
     out.grad, out._name, out.requires_grad = None, None, True
-    out._node = node = Node(op, vjp, parents, out.data)
+    out._node = node = Node(op, saved, parents, out.data)
     if state.keep_values:
         node.values = (arrays, params, out.data)
     return out
@@ -161,6 +168,8 @@ class Tensor:
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_()
+        if state.trace is not None:
+            state.trace.created(self, data)
 
     def requires_grad_(self, requires_grad=True):
         """Make this leaf require (or stop requiring) a gradient; returns self."""
@@ -236,7 +245,10 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing this one's data, cut off from the graph."""
-        return Tensor._wrap(self.data)
+        out = Tensor._wrap(self.data)
+        if state.trace is not None:
+            state.trace.detached(out, self)
+        return out
 
     def astype(self, dtype):
         """A copy with another dtype; gradients flow back in this tensor's dtype."""
@@ -523,7 +535,7 @@ def ones_like(t, dtype=None, requires_grad=False):
 
 def randn(*shape, rng=None, dtype=None, requires_grad=False):
     """Standard normal samples: ``randn(2, 3, rng=np.random.default_rng(0))``."""
-    rng = _rng if rng is None else rng
+    rng = default_rng() if rng is None else rng
     dtype = _default_dtype if dtype is None else dtype
     return Tensor(rng.standard_normal(_shape_arg(shape)).astype(dtype), requires_grad=requires_grad)
 

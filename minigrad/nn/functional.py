@@ -1,9 +1,9 @@
 """Losses and activations built from the primitives."""
 import numpy as np
 
-from ..tensor import Tensor, apply, default_rng
+from ..tensor import Tensor, apply
 from ..engine import name_scope
-from ..ops import linalg
+from ..ops import linalg, random
 
 
 def linear(x, weight, bias=None):
@@ -80,6 +80,4 @@ def dropout(x, p=0.5, training=True, rng=None):
     """Zero elements with probability ``p`` and scale the rest by 1/(1-p) (identity unless training)."""
     if not training or p == 0:
         return x
-    rng = default_rng() if rng is None else rng
-    keep = (rng.random(x.shape) >= p).astype(x.dtype) / x.dtype.type(1 - p)
-    return x * keep
+    return apply(random.dropout, x, p=p, rng=rng)

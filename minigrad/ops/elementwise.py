@@ -7,72 +7,121 @@ from .registry import primitive
 @primitive("add")
 def add(a, b):
     """y = a + b;  da = g,  db = g"""
-    return a + b, lambda g: (g, g)
+    return a + b, None
+
+
+@add.vjp
+def add_vjp(g, saved, needs):
+    return g, g
 
 
 @primitive("sub")
 def sub(a, b):
     """y = a - b;  da = g,  db = -g"""
-    return a - b, lambda g: (g, -g)
+    return a - b, None
+
+
+@sub.vjp
+def sub_vjp(g, saved, needs):
+    return g, -g
 
 
 @primitive("mul")
 def mul(a, b):
     """y = a * b;  da = g * b,  db = g * a"""
-    return a * b, lambda g: (g * b, g * a)
+    return a * b, (a, b)
+
+
+@mul.vjp
+def mul_vjp(g, saved, needs):
+    a, b = saved
+    return g * b, g * a
 
 
 @primitive("div")
 def div(a, b):
     """y = a / b;  da = g / b,  db = -g * y / b"""
     y = a / b
-    return y, lambda g: (g / b, -g * y / b)
+    return y, (b, y)
+
+
+@div.vjp
+def div_vjp(g, saved, needs):
+    b, y = saved
+    return g / b, -g * y / b
 
 
 @primitive("pow")
-def power(a, b, needs):
+def power(a, b):
     """y = a ** b;  da = g * b * a ** (b - 1),  db = g * y * log(a)"""
     y = a**b
+    return y, (a, b, y)
 
-    def vjp(g):
-        da = g * b * a ** (b - 1) if needs[0] else None
-        db = g * y * np.log(a) if needs[1] else None
-        return da, db
 
-    return y, vjp
+@power.vjp
+def power_vjp(g, saved, needs):
+    a, b, y = saved
+    da = g * b * a ** (b - 1) if needs[0] else None
+    db = g * y * np.log(a) if needs[1] else None
+    return da, db
 
 
 @primitive("neg")
 def neg(a):
     """y = -a;  da = -g"""
-    return -a, lambda g: (-g,)
+    return -a, None
+
+
+@neg.vjp
+def neg_vjp(g, saved, needs):
+    return (-g,)
 
 
 @primitive("exp")
 def exp(a):
     """y = exp(a);  da = g * y"""
     y = np.exp(a)
-    return y, lambda g: (g * y,)
+    return y, y
+
+
+@exp.vjp
+def exp_vjp(g, y, needs):
+    return (g * y,)
 
 
 @primitive("log")
 def log(a):
     """y = log(a);  da = g / a"""
-    return np.log(a), lambda g: (g / a,)
+    return np.log(a), a
+
+
+@log.vjp
+def log_vjp(g, a, needs):
+    return (g / a,)
 
 
 @primitive("sqrt")
 def sqrt(a):
     """y = sqrt(a);  da = g / (2 y)"""
     y = np.sqrt(a)
-    return y, lambda g: (g / (2 * y),)
+    return y, y
+
+
+@sqrt.vjp
+def sqrt_vjp(g, y, needs):
+    return (g / (2 * y),)
 
 
 @primitive("tanh")
 def tanh(a):
     """y = tanh(a);  da = g * (1 - y^2)"""
     y = np.tanh(a)
-    return y, lambda g: (g - g * y * y,)  # no Python scalar: NumPy's slow path for tiny arrays
+    return y, y
+
+
+@tanh.vjp
+def tanh_vjp(g, y, needs):
+    return (g - g * y * y,)  # no Python scalar: NumPy's slow path for tiny arrays
 
 
 @primitive("sigmoid")
@@ -84,16 +133,31 @@ def sigmoid(a):
     y = np.tanh(a * half)
     y *= half
     y += half
-    return y, lambda g: (g * y * (1 - y),)
+    return y, y
+
+
+@sigmoid.vjp
+def sigmoid_vjp(g, y, needs):
+    return (g * y * (1 - y),)
 
 
 @primitive("relu")
 def relu(a):
     """y = max(a, 0);  da = g * (a > 0)"""
-    return np.maximum(a, 0), lambda g: (g * (a > 0),)
+    return np.maximum(a, 0), a
+
+
+@relu.vjp
+def relu_vjp(g, a, needs):
+    return (g * (a > 0),)
 
 
 @primitive("cast")
 def cast(a, dtype):
     """y = a as dtype;  da = g as a's dtype"""
-    return a.astype(dtype), lambda g: (g.astype(a.dtype),)
+    return a.astype(dtype), a.dtype
+
+
+@cast.vjp
+def cast_vjp(g, dtype, needs):
+    return (g.astype(dtype),)

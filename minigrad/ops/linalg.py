@@ -9,37 +9,38 @@ def _mT(x):
 
 
 @primitive("matmul")
-def matmul(a, b, needs):
+def matmul(a, b):
     """y = a @ b;  da = g @ b^T,  db = a^T @ g"""
-    y = np.matmul(a, b)
+    return np.matmul(a, b), (a, b)
 
-    def vjp(g):
-        # A 1-D operand is a row (a) or a column (b) whose axis the product dropped.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
+
+@matmul.vjp
+def matmul_vjp(g, saved, needs):
+    a, b = saved
+    # A 1-D operand is a row (a) or a column (b) whose axis the product dropped.
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    if a.ndim == 1:
+        g = np.expand_dims(g, -2)
+    if b.ndim == 1:
+        g = np.expand_dims(g, -1)
+    da = db = None
+    if needs[0]:
+        da = np.matmul(g, _mT(b2))
         if a.ndim == 1:
-            g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
-        da = db = None
-        if needs[0]:
-            da = np.matmul(g, _mT(b2))
-            if a.ndim == 1:
-                da = da[..., 0, :]
-        if needs[1]:
-            if a.ndim == 2 and b.ndim == 2:
-                db = Outer(a, g)  # summed with other steps' products into one matmul by the engine
-            else:
-                db = np.matmul(_mT(a2), g)
-                if b.ndim == 1:
-                    db = db[..., 0]
-        return da, db
-
-    return y, vjp
+            da = da[..., 0, :]
+    if needs[1]:
+        if a.ndim == 2 and b.ndim == 2:
+            db = Outer(a, g)  # summed with other steps' products into one matmul by the engine
+        else:
+            db = np.matmul(_mT(a2), g)
+            if b.ndim == 1:
+                db = db[..., 0]
+    return da, db
 
 
 @primitive("linear")
-def linear(x, w, b, needs):
+def linear(x, w, b):
     """y = x @ w^T + b;  dx = g @ w,  dw = g^T @ x,  db = g"""
     y = np.matmul(x, w.T)
     if b is not None:
@@ -47,10 +48,12 @@ def linear(x, w, b, needs):
             y += b  # in place: y is a new array, and b neither widens it nor changes its dtype
         else:
             y = y + b
+    return y, (x, w)
 
-    def vjp(g):
-        dx = np.matmul(g, w) if needs[0] else None
-        dw = Outer(g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])) if needs[1] else None
-        return dx, dw, g if needs[2] else None
 
-    return y, vjp
+@linear.vjp
+def linear_vjp(g, saved, needs):
+    x, w = saved
+    dx = np.matmul(g, w) if needs[0] else None
+    dw = Outer(g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])) if needs[1] else None
+    return dx, dw, g if needs[2] else None

@@ -16,29 +16,40 @@ def _keep(g, axis, ndim, keepdims):
 @primitive("sum")
 def sum_(a, axis=None, keepdims=False):
     """y = sum(a, axis);  da = g broadcast to a.shape"""
-    shape, ndim = a.shape, a.ndim
-    return np.sum(a, axis=axis, keepdims=keepdims), lambda g: (np.broadcast_to(_keep(g, axis, ndim, keepdims), shape),)
+    return np.sum(a, axis=axis, keepdims=keepdims), (a.shape, axis, keepdims)
+
+
+@sum_.vjp
+def sum_vjp(g, saved, needs):
+    shape, axis, keepdims = saved
+    return (np.broadcast_to(_keep(g, axis, len(shape), keepdims), shape),)
 
 
 @primitive("mean")
 def mean(a, axis=None, keepdims=False):
     """y = mean(a, axis);  da = g broadcast to a.shape / n"""
-    shape, ndim = a.shape, a.ndim
     y = np.mean(a, axis=axis, keepdims=keepdims)
-    n = a.size // max(y.size, 1)
-    return y, lambda g: (np.broadcast_to(_keep(g, axis, ndim, keepdims) / n, shape),)
+    return y, (a.shape, axis, keepdims, a.size // max(y.size, 1))
+
+
+@mean.vjp
+def mean_vjp(g, saved, needs):
+    shape, axis, keepdims, n = saved
+    return (np.broadcast_to(_keep(g, axis, len(shape), keepdims) / n, shape),)
 
 
 @primitive("max")
 def max_(a, axis=None, keepdims=False):
     """y = max(a, axis);  da = g where a == y, shared equally between ties"""
     y = np.max(a, axis=axis, keepdims=keepdims)
+    return y, (a, y, axis, keepdims)
 
-    def vjp(g):
-        hit = a == _keep(y, axis, a.ndim, keepdims)
-        return (_keep(g, axis, a.ndim, keepdims) * hit / hit.sum(axis=axis, keepdims=True),)
 
-    return y, vjp
+@max_.vjp
+def max_vjp(g, saved, needs):
+    a, y, axis, keepdims = saved
+    hit = a == _keep(y, axis, a.ndim, keepdims)
+    return (_keep(g, axis, a.ndim, keepdims) * hit / hit.sum(axis=axis, keepdims=True),)
 
 
 @primitive("logsumexp")
@@ -48,4 +59,10 @@ def logsumexp(a, axis=None, keepdims=False):
     m = np.where(np.isfinite(m), m, 0)
     y_kept = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     y = y_kept if keepdims else np.squeeze(y_kept, axis=axis)
-    return y, lambda g: (_keep(g, axis, a.ndim, keepdims) * np.exp(a - y_kept),)
+    return y, (a, y_kept, axis, keepdims)
+
+
+@logsumexp.vjp
+def logsumexp_vjp(g, saved, needs):
+    a, y_kept, axis, keepdims = saved
+    return (_keep(g, axis, a.ndim, keepdims) * np.exp(a - y_kept),)

@@ -1,10 +1,17 @@
 """The primitive registry: every built-in op is registered here once.
 
-A primitive is a NumPy function ``forward(*arrays, **params) -> (y, vjp)``:
-it computes the output array ``y`` and returns, beside it, the closure
-``vjp(g)`` that maps the output's gradient ``g`` to one gradient per input
-(``None`` where an input needs none).  Gradients may keep the broadcast
-shape; the engine reduces them with :func:`unbroadcast`.
+A primitive is two plain NumPy functions, written side by side:
+
+- ``forward(*arrays, **params) -> (y, saved)`` computes the output array ``y``
+  and returns, beside it, whatever its gradient will need (``saved``: an array,
+  a tuple, or None);
+- ``backward(g, saved, needs) -> grads`` maps the output's gradient ``g`` to one
+  gradient per input (``None`` where an input needs none); ``needs[i]`` is true
+  when input ``i`` wants a gradient.
+
+Gradients may keep the broadcast shape; the engine reduces them with
+:func:`unbroadcast`.  No closure is made per call: eager mode keeps ``saved`` on
+the graph node, and ``minigrad.compile`` keeps it in its replay plan.
 """
 import inspect
 
@@ -14,16 +21,24 @@ REGISTRY = {}
 
 
 class Primitive:
-    """A named op: its forward-and-vjp function and what it tells the engine."""
+    """A named op: its ``forward`` and ``backward`` functions (see the module docstring).
 
-    __slots__ = ("name", "forward", "takes_needs")
+    >>> square = Primitive("square", lambda a: (a * a, a), lambda g, a, needs: (2 * g * a,))
+    """
 
-    def __init__(self, name, forward):
+    __slots__ = ("name", "forward", "backward", "takes_needs")
+
+    def __init__(self, name, forward, backward=None):
         self.name = name
         self.forward = forward
-        # An op that declares `needs` is told which inputs want a gradient,
-        # so it can skip expensive ones (matmul) or ill-defined ones (pow).
+        self.backward = backward
+        # A forward that declares `needs` is told which inputs want a gradient (user Functions' ctx).
         self.takes_needs = "needs" in inspect.signature(forward).parameters
+
+    def vjp(self, backward):
+        """Decorator: register ``backward(g, saved, needs)`` as this op's vector-Jacobian product."""
+        self.backward = backward
+        return backward
 
     def __repr__(self):
         return f"<primitive {self.name}>"
@@ -35,7 +50,17 @@ class Primitive:
 
 
 def primitive(name):
-    """Register ``forward`` as the built-in primitive ``name``."""
+    """Register ``forward`` as the built-in primitive ``name``; give its backward with ``@op.vjp``.
+
+    >>> @primitive("tanh")
+    ... def tanh(a):
+    ...     '''y = tanh(a);  da = g * (1 - y^2)'''
+    ...     y = np.tanh(a)
+    ...     return y, y
+    >>> @tanh.vjp
+    ... def tanh_vjp(g, y, needs):
+    ...     return (g - g * y * y,)
+    """
 
     def register(forward):
         if name in REGISTRY:
@@ -147,6 +172,15 @@ class Outer:
         else:
             return self.total
         return product if self.total is None else self.total + product
+
+
+class Part:
+    """The gradient of output ``k`` of a node with ``n`` outputs (a compiled call): kept in a list by the engine."""
+
+    __slots__ = ("k", "n", "g")
+
+    def __init__(self, k, n, g):
+        self.k, self.n, self.g = k, n, g
 
 
 def dense(grad, shape):

@@ -7,31 +7,55 @@ from .registry import Scatter, primitive, scatter_kind
 @primitive("reshape")
 def reshape(a, shape):
     """y = a.reshape(shape);  da = g.reshape(a.shape)"""
-    return a.reshape(shape), lambda g: (g.reshape(a.shape),)
+    return a.reshape(shape), a.shape
+
+
+@reshape.vjp
+def reshape_vjp(g, shape, needs):
+    return (g.reshape(shape),)
 
 
 @primitive("transpose")
 def transpose(a, axes):
     """y = a.transpose(axes);  da = g.transpose(inverse(axes))"""
-    inverse = None if axes is None else tuple(np.argsort(axes))
-    return a.transpose(axes), lambda g: (g.transpose(inverse),)
+    return a.transpose(axes), None if axes is None else tuple(np.argsort(axes))
+
+
+@transpose.vjp
+def transpose_vjp(g, inverse, needs):
+    return (g.transpose(inverse),)
 
 
 @primitive("getitem")
 def getitem(a, index):
     """y = a[index];  da = zeros_like(a) with g added at [index]"""
-    how = scatter_kind(index)
-    return a[index], lambda g: (Scatter(index, g, how),)
+    return a[index], (index, scatter_kind(index))
+
+
+@getitem.vjp
+def getitem_vjp(g, saved, needs):
+    index, how = saved
+    return (Scatter(index, g, how),)
 
 
 @primitive("concat")
 def concat(*arrays, axis):
     """y = concatenate(arrays, axis);  d(arrays) = split(g) at the pieces' boundaries"""
-    cuts = np.cumsum([x.shape[axis] for x in arrays[:-1]])
-    return np.concatenate(arrays, axis=axis), lambda g: tuple(np.split(g, cuts, axis=axis))
+    return np.concatenate(arrays, axis=axis), (np.cumsum([x.shape[axis] for x in arrays[:-1]]), axis)
+
+
+@concat.vjp
+def concat_vjp(g, saved, needs):
+    cuts, axis = saved
+    return tuple(np.split(g, cuts, axis=axis))
 
 
 @primitive("stack")
 def stack(*arrays, axis):
     """y = stack(arrays, axis);  d(arrays)[k] = g.take(k, axis)"""
-    return np.stack(arrays, axis=axis), lambda g: tuple(np.moveaxis(g, axis, 0))
+    return np.stack(arrays, axis=axis), axis
+
+
+@stack.vjp
+def stack_vjp(g, axis, needs):
+    return tuple(np.moveaxis(g, axis, 0))

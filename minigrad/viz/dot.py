@@ -50,7 +50,7 @@ def _grad_norms(roots):
     for root in roots:
         if root._node is None:
             continue
-        dead = [n for n in engine.forward_order([root._node]) if n.op is not None and n.vjp is None]
+        dead = [n for n in engine.forward_order([root._node]) if n.op is not None and n.saved is engine.FREED]
         if dead:
             raise ValueError(
                 "show_grad needs the graph's backward functions, but backward() already freed them: "

@@ -119,6 +119,9 @@ CASES = {
     "concat": pieces().map(lambda p: (lambda *ts, axis=p[1]: mg.concat(ts, axis=axis), tuple(p[0]))),
     "stack": st.tuples(one, seeds, st.integers(-1, 0)).map(
         lambda p: (lambda a, b, ax=p[2]: mg.stack([a, b], axis=ax), (leaf(p[0], p[1]), leaf(p[0], p[1] + 1)))),
+    # A fresh generator per call: every forward gradcheck runs draws the same mask.
+    "dropout": st.tuples(one, seeds, st.sampled_from([0.2, 0.5])).map(
+        lambda p: (lambda a, s=p[1], q=p[2]: F.dropout(a, q, rng=np.random.default_rng(s)), (leaf(p[0], p[1]),))),
     "sum": reduction().map(lambda p: (lambda a, ax=p[1], kd=p[2]: a.sum(axis=ax, keepdims=kd), (p[0],))),
     "mean": reduction().map(lambda p: (lambda a, ax=p[1], kd=p[2]: a.mean(axis=ax, keepdims=kd), (p[0],))),
     "max": reduction().map(lambda p: (lambda a, ax=p[1], kd=p[2]: a.max(axis=ax, keepdims=kd), (p[0],))),
