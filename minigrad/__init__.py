@@ -1,5 +1,6 @@
 """minigrad: a small, readable reverse-mode autograd library on NumPy."""
 from . import nn, ops, optim
+from .compile import CompileCheckError, compile
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad
 from .function import Context, Function
 from .gradcheck import GradcheckError, gradcheck
@@ -36,5 +37,5 @@ __all__ = [
     "matmul", "concat", "stack", "split", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
     "no_grad", "enable_grad", "is_grad_enabled", "name_scope", "detect_anomaly",
     "Function", "Context", "grad", "gradcheck", "GradcheckError",
-    "set_default_dtype", "get_default_dtype", "manual_seed", "ops", "nn", "optim", "save", "load",
+    "compile", "CompileCheckError", "set_default_dtype", "get_default_dtype", "manual_seed", "ops", "nn", "optim", "save", "load",
 ]

@@ -33,7 +33,7 @@ class Primitive:
         self.forward = forward
         self.backward = backward
         # A forward that declares `needs` is told which inputs want a gradient (user Functions' ctx).
-        self.takes_needs = "needs" in inspect.signature(forward).parameters
+        self.takes_needs = forward is not None and "needs" in inspect.signature(forward).parameters
 
     def vjp(self, backward):
         """Decorator: register ``backward(g, saved, needs)`` as this op's vector-Jacobian product."""

@@ -1,0 +1,576 @@
+"""minigrad.compile: trace a function once, then replay it as straight-line NumPy code.
+
+The first call for a signature (shapes, dtypes and requires_grad of the Tensor arguments,
+grad mode, non-Tensor arguments by value) runs the function eagerly while a recorder notes
+every primitive it applies: which op, which values it read (arguments, leaves such as a
+module's weights, constants made inside), its params and its name scope.  From that list
+of steps, :class:`Plan` writes one Python function for the forward pass; later calls run it
+on plain arrays, with no Tensor and no graph node per op.  The outputs are ordinary
+Tensors: their graph is one node for the whole call, whose backward runs a second generated
+function.  That one is written from the first backward through the plan, which the engine's
+own rules carry out (``op.backward`` and :func:`minigrad.engine.add_grad`) while noting which
+rule applied where; the code then applies the same rules in the same order, so every value
+is bit for bit the one eager mode computes.  Python control flow is frozen at trace time.
+"""
+import builtins
+import functools
+import gc
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+
+from . import engine
+from .engine import Node, add_grad, state
+from .ops.registry import Outer, Part, Primitive
+from .tensor import Tensor
+
+CACHE_SIZE = 8  # plans kept per compiled function
+WARN_AFTER = 4  # retraces of one function before a warning says what keeps changing
+
+
+class CompileCheckError(AssertionError):
+    """Raised by ``compile(fn, check=True)`` when a replay differs from an eager run of ``fn``."""
+
+
+# -- recording -------------------------------------------------------------------------------
+class Step:
+    """One recorded op: ``out = op(*ins, **params)``; ``ins`` are slot numbers (None for a None input)."""
+
+    __slots__ = ("op", "ins", "params", "needs", "tracked", "out", "scope", "name")
+
+    def __init__(self, op, ins, params, needs, tracked, out, scope):
+        self.op, self.ins, self.params, self.needs, self.tracked = op, ins, params, needs, tracked
+        self.out, self.scope, self.name = out, scope, None
+
+    def __repr__(self):
+        ins = ", ".join("None" if i is None else f"v{i}" for i in self.ins)
+        where = f"  # {self.scope}" if self.scope else ""
+        return f"v{self.out} = {self.op.name}({ins}){where}"
+
+
+class ArgRef:
+    """An argument's array inside a step's params (an index array passed to fn): read afresh on each call."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def resolve(self, arrays):
+        return arrays[self.k]
+
+
+def _resolve(value, arrays):
+    if type(value) is tuple:
+        return tuple(_resolve(v, arrays) for v in value)
+    return value.resolve(arrays) if type(value) is ArgRef else value
+
+
+def _has_ref(value):
+    return type(value) is ArgRef or type(value) is tuple and any(map(_has_ref, value))
+
+
+class _Recorder:
+    """What ``state.trace`` points at while a function is traced: the steps and where each value comes from."""
+
+    def __init__(self, flat):
+        self.steps = []
+        self.sources = []  # per slot: ("arg", k) | ("leaf", tensor) | ("const", array) | ("convert", k, dtype) | ("op", i)
+        self.meta = []  # per slot: (shape, dtype)
+        self.outs = []  # each step's output Tensor
+        self.slot_of = {}  # id(Tensor or array) -> slot
+        self.alive = []  # every object whose id is a key above, so no id is reused during the trace
+        self.modules = []
+        self.arg_arrays = {}  # id(an argument's array) -> position in flat
+        for k, a in enumerate(flat):
+            array = a.data if isinstance(a, Tensor) else a
+            self.arg_arrays[id(array)] = k
+            self._new_slot(a, ("arg", k), array)
+
+    def _new_slot(self, obj, source, array):
+        slot = len(self.sources)
+        self.sources.append(source)
+        self.meta.append((np.shape(array), np.asarray(array).dtype))
+        self.slot_of[id(obj)] = slot
+        self.alive.append(obj)
+        return slot
+
+    def slot(self, x):
+        """The slot of an op's input: a traced value, an argument, a leaf read afresh each call, or a constant."""
+        if x is None:
+            return None
+        found = self.slot_of.get(id(x))
+        if found is not None:
+            return found
+        if isinstance(x, Tensor):
+            return self._new_slot(x, ("leaf", x), x.data)  # made outside fn: read afresh on every call
+        return self._new_slot(x, ("const", x), x)  # a number or an array made inside fn: frozen
+
+    def record(self, op, args, params, out):
+        ins = tuple(self.slot(a) for a in args)
+        params = {key: self._param(value) for key, value in params.items()}
+        tracked = out._node is not None
+        needs = tuple(p is not None for p in out._node.parents) if tracked else (False,) * len(args)
+        slot = self._new_slot(out, ("op", len(self.steps)), out.data)
+        self.steps.append(Step(op, ins, params, needs, tracked, slot, state.scope))
+        self.outs.append(out)
+
+    def _param(self, value):
+        """A param as recorded: an argument's array inside it (an index) becomes an :class:`ArgRef`."""
+        if type(value) is tuple:
+            return tuple(self._param(v) for v in value)
+        if isinstance(value, np.ndarray) and id(value) in self.arg_arrays:
+            return ArgRef(self.arg_arrays[id(value)])
+        return value
+
+    def created(self, tensor, data):
+        source = self.slot_of.get(id(data))
+        if source is not None:  # Tensor(x) of an argument or a traced value: a copy made on every call
+            self._new_slot(tensor, ("convert", source, tensor.data.dtype), tensor.data)
+        else:
+            self._new_slot(tensor, ("const", tensor.data), tensor.data)
+
+    def detached(self, new, old):
+        self.slot_of[id(new)] = self.slot(old)  # the same array; the ops that read it record needs=False
+        self.alive.append(new)
+
+
+# -- signatures ------------------------------------------------------------------------------
+def _signature(args, kwargs):
+    """(flat list of Tensors and arrays in the arguments, hashable key, readable description per argument)."""
+    flat, key, first = [], [], {}
+
+    def walk(x, label):
+        if isinstance(x, Tensor):
+            k = first.setdefault(id(x), len(flat))
+            flat.append(x)
+            key.append((label, ("Tensor", x.data.shape, x.data.dtype.str, x.requires_grad, k)))
+        elif isinstance(x, np.ndarray):
+            k = first.setdefault(id(x), len(flat))
+            flat.append(x)
+            key.append((label, ("array", x.shape, x.dtype.str, k)))
+        elif type(x) in (tuple, list):
+            key.append((label, (type(x).__name__, len(x))))
+            for i, v in enumerate(x):
+                walk(v, f"{label}[{i}]")
+        elif type(x) is dict:
+            key.append((label, ("dict", tuple(x))))
+            for k, v in x.items():
+                walk(v, f"{label}[{k!r}]")
+        else:
+            try:
+                hash(x)
+            except TypeError:
+                raise TypeError(
+                    f"compile: {label} is a {type(x).__name__}, which is neither a Tensor, a NumPy array nor a "
+                    "hashable value; a compiled function is keyed on its arguments: pass this through a closure"
+                ) from None
+            key.append((label, ("value", type(x), x)))
+
+    for i, a in enumerate(args):
+        walk(a, f"argument {i}")
+    for name, a in kwargs.items():
+        walk(a, f"argument {name!r}")
+    return flat, tuple(key)
+
+
+def _what_changed(old, new):
+    """Name what differs between two signatures, for the retrace warning."""
+    old_d, new_d = dict(old), dict(new)
+    changes = [f"{label}: {old_d.get(label)} -> {new_d.get(label)}" for label in {**old_d, **new_d}
+               if old_d.get(label) != new_d.get(label)]
+    return "; ".join(changes) or "the modules' training flags or the leaves' shapes"
+
+
+def _flatten_outputs(result):
+    """(Tensors in fn's result, a function that rebuilds the result's structure from new Tensors)."""
+    if isinstance(result, Tensor):
+        return [result], lambda ts: ts[0]
+    if result is None:
+        return [], lambda ts: None
+    if type(result) in (tuple, list):
+        parts = [_flatten_outputs(r) for r in result]
+        sizes = [len(p[0]) for p in parts]
+
+        def rebuild(ts):
+            out, start = [], 0
+            for (_, build), n in zip(parts, sizes):
+                out.append(build(ts[start : start + n]))
+                start += n
+            return type(result)(out)
+
+        return [t for p in parts for t in p[0]], rebuild
+    raise TypeError(
+        f"compile: the function returned a {type(result).__name__}; a compiled function returns Tensors (or tuples "
+        "or lists of them), since any other value would be frozen at its first call's value"
+    )
+
+
+# -- the plan --------------------------------------------------------------------------------
+def _name(slot):
+    return f"v{slot}"
+
+
+class Plan:
+    """The recorded steps of one signature, and the generated code that replays them.
+
+    ``plan.code`` is the forward function; ``plan.backward_code`` holds each backward function
+    written so far (one per set of outputs that receive a gradient).  ``print(plan)`` lists the steps.
+    """
+
+    def __init__(self, recorder, flat, outputs, rebuild, fn_name):
+        self.steps, self.sources, self.meta = recorder.steps, recorder.sources, recorder.meta
+        for step, out in zip(self.steps, recorder.outs):
+            step.name = out._name
+        self.fn_name, self.rebuild = fn_name, rebuild
+        self.out_slots = [recorder.slot(t) for t in outputs]
+        self.out_names = [t._name for t in outputs]
+        self.modules = [(m, m.training) for m in dict.fromkeys(recorder.modules)]
+        self.leaves = [src[1] for src in self.sources if src[0] == "leaf"]
+        self.leaf_meta = [(t.data.shape, t.data.dtype, t.requires_grad) for t in self.leaves]
+        self.input_slots = [s for s, src in enumerate(self.sources)
+                            if src[0] == "leaf" and src[1].requires_grad
+                            or src[0] == "arg" and isinstance(flat[src[1]], Tensor) and flat[src[1]].requires_grad]
+        self.hub_slots = [s for s in self.out_slots
+                          if self.sources[s][0] == "op" and self.steps[self.sources[s][1]].tracked]
+        self.backward_code = {}
+        self._backward_fns = {}
+        self.code, self._forward = self._write_forward()
+        self.hub_op = Primitive(f"compiled {fn_name}", None, self._hub_backward)
+
+    def __repr__(self):
+        return "\n".join(map(repr, self.steps))
+
+    def valid(self):
+        """False when a module's training flag or a leaf's shape, dtype or requires_grad changed since the trace."""
+        for m, training in self.modules:
+            if m.training != training:
+                return False
+        for t, (shape, dtype, requires_grad) in zip(self.leaves, self.leaf_meta):
+            d = t.data
+            if d.shape != shape or d.dtype != dtype or t.requires_grad != requires_grad:
+                return False
+        return True
+
+    # ---- forward ----
+    def _write_forward(self):
+        lines, env = [], {"_array": np.array, "_resolve": _resolve}
+        last_use = {}
+        for i, step in enumerate(self.steps):
+            for s in step.ins:
+                if s is not None:
+                    last_use[s] = i
+        defined = set()
+        leaf_index = {s: j for j, s in enumerate(s for s, src in enumerate(self.sources) if src[0] == "leaf")}
+
+        def ref(slot):
+            src = self.sources[slot]
+            if src[0] == "const":
+                env[f"K{slot}"] = src[1]
+                return f"K{slot}"
+            if slot not in defined:
+                defined.add(slot)
+                if src[0] == "arg":
+                    lines.append(f"    {_name(slot)} = A[{src[1]}]")
+                elif src[0] == "leaf":
+                    lines.append(f"    {_name(slot)} = L[{leaf_index[slot]}]")
+                elif src[0] == "convert":
+                    env[f"D{slot}"] = src[2]
+                    lines.append(f"    {_name(slot)} = _array({ref(src[1])}, D{slot})")
+            return _name(slot)
+
+        saved = []
+        for i, step in enumerate(self.steps):
+            env[f"F{i}"] = step.op.forward
+            args = ["None" if s is None else ref(s) for s in step.ins]
+            for key, value in step.params.items():
+                env[f"P{i}_{key}"] = value
+                args.append(f"{key}=_resolve(P{i}_{key}, A)" if _has_ref(value) else f"{key}=P{i}_{key}")
+            if step.op.takes_needs:
+                env[f"N{i}"] = list(step.needs)
+                args.append(f"needs=N{i}")
+            call = f"F{i}({', '.join(args)})"
+            where = f"  # {step.op.name}" + (f" in {step.scope}" if step.scope else "")
+            if step.tracked:
+                lines.append(f"    {_name(step.out)}, s{i} = {call}{where}")
+                saved.append(f"s{i}")
+            else:
+                lines.append(f"    {_name(step.out)} = {call}[0]{where}")
+            defined.add(step.out)
+            dead = dict.fromkeys(s for s in step.ins if s is not None and last_use[s] == i
+                                 and s not in self.out_slots and self.sources[s][0] != "const")
+            if dead:
+                lines.append(f"    del {', '.join(map(_name, dead))}")
+        outs = [ref(s) for s in self.out_slots]
+        lines.append(f"    return [{', '.join(outs)}], ({''.join(s + ', ' for s in saved)})")
+        code = (f"def forward(A, L):\n    # {self.fn_name}: {len(self.steps)} ops; A: the arguments' arrays, "
+                "L: the leaves' arrays, read afresh on every call\n" + "\n".join(lines) + "\n")
+        exec(builtins.compile(code, f"<compiled {self.fn_name} forward>", "exec"), env)
+        return code, env["forward"]
+
+    # ---- backward ----
+    def _hub_backward(self, grads, saved, needs):
+        pattern = tuple(g is not None for g in grads)
+        fn = self._backward_fns.get(pattern)
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(saved, grads) if fn is not None else self._discover(pattern, grads, saved)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _discover(self, pattern, grads, saved):
+        """Backward through the steps by the engine's rules on real values, writing down each rule it applies.
+
+        Returns the gradients of the call's inputs, and keeps the written function for the next calls.
+        """
+        names = [f"s{i}" for i, step in enumerate(self.steps) if step.tracked]
+        values = dict(zip(names, saved))
+        lines, env = [], {"add_grad": add_grad}
+        if names:
+            lines.append(f"    ({', '.join(names)},) = S")
+        total, owned = {}, {}
+
+        def accumulate(slot, g, expr):
+            """Add gradient ``g`` (named ``expr`` in the code) into ``slot``; return the line that does it."""
+            env[f"M{slot}"] = self.meta[slot]
+            before = "None, False" if slot not in total else f"g{slot}, {owned[slot]!r}"
+            total[slot], owned[slot] = add_grad(total.get(slot), owned.get(slot, False), g, *self.meta[slot])
+            return f"    g{slot}, _ = add_grad({before}, {expr}, M{slot}[0], M{slot}[1])"
+
+        for k, slot in enumerate(self.hub_slots):
+            if pattern[k]:
+                lines.append(accumulate(slot, grads[k], f"G[{k}]"))
+        for i in reversed(range(len(self.steps))):
+            step = self.steps[i]
+            if not step.tracked or step.out not in total:
+                continue
+            g = total.pop(step.out)
+            del owned[step.out]
+            if type(g) is Outer:
+                g = g.dense()
+                lines.append(f"    g{step.out} = g{step.out}.dense()")
+            env[f"B{i}"], env[f"N{i}"] = step.op.backward, step.needs
+            results = step.op.backward(g, values.pop(f"s{i}"), step.needs)
+            targets, after = [], []
+            for j, (s, gp) in enumerate(zip(step.ins, results)):
+                if s is None or gp is None or not step.needs[j]:
+                    targets.append("_")
+                elif s not in total and type(gp) is np.ndarray and gp.shape == self.meta[s][0]:
+                    total[s], owned[s] = gp, False  # the engine's common case: the first gradient, as it is
+                    targets.append(f"g{s}")
+                else:
+                    targets.append(f"r{j}")
+                    after.append(accumulate(s, gp, f"r{j}"))
+            where = f"  # {step.op.name}" + (f" in {step.scope}" if step.scope else "")
+            lines.append(f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = B{i}(g{step.out}, s{i}, N{i}){where}")
+            lines.extend(after)
+            lines.append(f"    del g{step.out}")
+        lines.append("    return (" + "".join(f"g{s}, " if s in total else "None, " for s in self.input_slots) + ")")
+        code = (f"def backward(S, G):\n    # {self.fn_name}: S: the forward's saved values, G: the gradients of "
+                f"outputs {[k for k, p in enumerate(pattern) if p]}\n" + "\n".join(lines) + "\n")
+        exec(builtins.compile(code, f"<compiled {self.fn_name} backward>", "exec"), env)
+        self.backward_code[pattern] = code
+        self._backward_fns[pattern] = env["backward"]
+        return tuple(total.get(s) for s in self.input_slots)
+
+
+class _HubNode(Node):
+    """The graph node of a whole compiled call: its parents are the call's inputs that require grad."""
+
+    __slots__ = ()
+
+    def __init__(self, op, saved, parents):
+        self.op, self.saved, self.parents = op, saved, parents
+        self.scope, self.shape, self.dtype, self.name, self.values = "", (), None, None, None
+        self.seq = next(engine._sequence)
+        self._g = None
+
+
+def _output_backward(g, k_of_n, needs):
+    return (Part(*k_of_n, g),)
+
+
+_OUTPUT = Primitive("output", None, _output_backward)
+
+
+class Compiled:
+    """A traced-and-replayed version of ``fn``; made by :func:`compile`."""
+
+    def __init__(self, fn, check=False):
+        self.fn = fn
+        self.check = 2 if check is True else int(check)  # how many replays are checked against eager
+        self.cache = OrderedDict()
+        self.traces = 0
+        self._last_key = None
+        functools.update_wrapper(self, fn, updated=())
+
+    @property
+    def code(self):
+        """The generated forward code of the most recent plan (its backward: ``self.plan.backward_code``)."""
+        return None if self.plan is None else self.plan.code
+
+    @property
+    def plan(self):
+        """The most recently used :class:`Plan`."""
+        return self.cache.get(self._last_key)
+
+    def __call__(self, *args, **kwargs):
+        if state.trace is not None or state.anomaly or state.keep_values:
+            return self.fn(*args, **kwargs)  # inside another trace, or a diagnosis that needs every op's node
+        flat, key = _signature(args, kwargs)
+        full_key = (key, state.grad_enabled)
+        plan = self.cache.get(full_key)
+        if plan is None or not plan.valid():
+            return self._trace(args, kwargs, flat, full_key)
+        self.cache.move_to_end(full_key)
+        self._last_key = full_key
+        if self.check > 0:
+            self.check -= 1
+            return self._checked(plan, flat, args, kwargs)
+        return _replay(plan, flat)
+
+    def _trace(self, args, kwargs, flat, key):
+        if self.traces >= WARN_AFTER and self._last_key is not None:
+            warnings.warn(
+                f"compile: {self.fn.__name__} is traced again ({self.traces + 1} traces); what changed since the last "
+                f"call: {_what_changed(self._last_key[0], key[0]) if self._last_key[1] == key[1] else 'grad mode'}. "
+                "Each new signature costs a trace; keep shapes, dtypes and non-Tensor arguments fixed",
+                stacklevel=3,
+            )
+        recorder = _Recorder(flat)
+        state.trace = recorder
+        try:
+            result = self.fn(*args, **kwargs)
+        finally:
+            state.trace = None
+        outputs, rebuild = _flatten_outputs(result)
+        self.cache[key] = Plan(recorder, flat, outputs, rebuild, getattr(self.fn, "__name__", "fn"))
+        self._last_key = key
+        self.traces += 1
+        while len(self.cache) > CACHE_SIZE:
+            self.cache.popitem(last=False)
+        return result
+
+    def _checked(self, plan, flat, args, kwargs):
+        """Replay, and compare every op's result with an eager run of fn on the same arguments."""
+        recorder = _Recorder(flat)
+        states = _generator_states(plan)
+        state.trace = recorder
+        try:
+            self.fn(*args, **kwargs)
+        finally:
+            state.trace = None
+        _restore_generators(states)
+        values = _forward_values(plan, flat)
+        for i, (ours, theirs) in enumerate(zip(plan.steps, recorder.steps)):
+            where = f" in scope '{ours.scope}'" if ours.scope else ""
+            if ours.op is not theirs.op:
+                raise CompileCheckError(
+                    f"compile(check=True): op {i} of the trace is '{ours.op.name}'{where}, but eager fn now runs "
+                    f"'{theirs.op.name}' there: fn's Python control flow depends on its inputs' values. "
+                    "Make the branch an op, or call fn without compile")
+            if not np.array_equal(values[i], recorder.outs[i].data, equal_nan=True):
+                raise CompileCheckError(
+                    f"compile(check=True): op {i}, '{ours.op.name}'{where}, gives a different result replayed than "
+                    "eager: fn's control flow or a NumPy value made inside fn depends on its inputs; the trace froze it")
+        if len(recorder.steps) != len(plan.steps):
+            raise CompileCheckError(
+                f"compile(check=True): the trace has {len(plan.steps)} ops, eager fn now runs {len(recorder.steps)}: "
+                "fn's Python control flow depends on its inputs' values")
+        return _replay(plan, flat)
+
+
+def _generator_states(plan):
+    """The state of every generator the plan's random ops draw from, to draw the same values twice."""
+    from .ops import random
+
+    gens = {id(g): g for step in plan.steps for g in step.params.values() if isinstance(g, np.random.Generator)}
+    gens[id(random.default_rng())] = random.default_rng()
+    return [(g, g.bit_generator.state) for g in gens.values()]
+
+
+def _restore_generators(states):
+    for g, s in states:
+        g.bit_generator.state = s
+
+
+def _forward_values(plan, flat):
+    """Every step's output array, by running the steps one by one (``check=True`` compares them with eager)."""
+    values = {}
+    for slot, src in enumerate(plan.sources):
+        if src[0] == "arg":
+            values[slot] = flat[src[1]].data if isinstance(flat[src[1]], Tensor) else flat[src[1]]
+        elif src[0] == "leaf":
+            values[slot] = src[1].data
+        elif src[0] == "const":
+            values[slot] = src[1]
+        elif src[0] == "convert":
+            values[slot] = np.array(values[src[1]], src[2])
+    arrays = [a.data if isinstance(a, Tensor) else a for a in flat]
+    outs = []
+    for step in plan.steps:
+        extra = {"needs": list(step.needs)} if step.op.takes_needs else {}
+        params = {key: _resolve(value, arrays) for key, value in step.params.items()}
+        y = step.op.forward(*(None if s is None else values[s] for s in step.ins), **params, **extra)[0]
+        values[step.out] = y
+        outs.append(y)
+    return outs
+
+
+def _replay(plan, flat):
+    """Run the plan's forward code on this call's arrays; wrap its outputs as Tensors, graph-linked to the call."""
+    arrays = [a.data if isinstance(a, Tensor) else a for a in flat]
+    paused = gc.isenabled()
+    gc.disable()  # the replay makes no cycles: the collector would only cost time
+    try:
+        outs, saved = plan._forward(arrays, [t.data for t in plan.leaves])
+    finally:
+        if paused:
+            gc.enable()
+    hub, k, tensors = None, 0, []
+    for slot, y, name in zip(plan.out_slots, outs, plan.out_names):
+        src = plan.sources[slot]
+        if slot in plan.hub_slots:
+            if hub is None:
+                inputs = (plan.sources[s] for s in plan.input_slots)
+                tensors_in = (src_[1] if src_[0] == "leaf" else flat[src_[1]] for src_ in inputs)
+                hub = _HubNode(plan.hub_op, saved, tuple(t._node or t._graph_node() for t in tensors_in))
+            t = Tensor.__new__(Tensor)
+            t.data, t.grad, t._name, t.requires_grad = y, None, name, True
+            t._node = Node(_OUTPUT, (k, len(plan.hub_slots)), (hub,), y)
+            t._node.name = name
+            k += 1
+        elif src[0] == "arg" and isinstance(flat[src[1]], Tensor):
+            t = flat[src[1]]
+        elif src[0] == "leaf":
+            t = src[1]
+        else:
+            t = Tensor._wrap(y)
+            t._name = name
+        tensors.append(t)
+    return plan.rebuild(tensors)
+
+
+def compile(fn=None, *, check=False):
+    """Trace ``fn`` on its first call for each signature, and replay it on later calls; also a decorator.
+
+    The replay computes bit for bit what ``fn`` computes eagerly, forward and backward, without a
+    Tensor or graph node per op.  Python control flow is frozen at the trace (as in torch.jit.trace):
+    ``check=True`` (or a number of calls) re-runs ``fn`` eagerly on the first replays and raises
+    :class:`CompileCheckError` naming the first op whose result differs.  ``compiled.code`` is the
+    generated forward code.
+
+    >>> lstm = minigrad.nn.LSTM(8, 16)
+    >>> step = minigrad.compile(lambda x: lstm(x)[0].sum())
+    >>> loss = step(np.ones((5, 2, 8), np.float32))     # traced
+    >>> loss = step(np.zeros((5, 2, 8), np.float32))    # replayed
+    >>> loss.backward()                                 # lstm's weights get .grad, as eagerly
+    """
+    if fn is None:
+        return lambda f: Compiled(f, check)
+    if not callable(fn):
+        raise TypeError(f"compile takes a function (or a Module) to trace, got a {type(fn).__name__}")
+    return Compiled(fn, check)
