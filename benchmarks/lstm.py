@@ -1,9 +1,13 @@
-"""One LSTM training step, minigrad against a hand-written NumPy forward + BPTT (and torch when installed).
+"""One LSTM training step, minigrad against a hand-written NumPy forward + BPTT (and torch, HIPS autograd and
+mygrad when installed).
 
 A step: forward over T steps, loss = sum_t sum(h_t * R_t), full backward, float32.
-Systems run interleaved in one process; each is reported as the median of its runs
-and as a ratio to numpy_ref measured in the same run.  Also: per-op overhead and the
-peak memory of a training step, each system in its own process.
+Systems run interleaved in one process, each timed block after an idle pause (PAUSE_S):
+without it, a system run right after NumPy's OpenBLAS calls competes with BLAS threads
+still spinning (torch measured 2-3x slower than it is).  Each is reported as the median
+of its runs and as a ratio to numpy_ref measured in the same run.  Also: minigrad.compile's
+one-off cost per new signature, per-op overhead, and the peak memory of a training step,
+each system in its own process.
 
     python benchmarks/lstm.py            # full table (a few minutes on 2 cores)
     python benchmarks/lstm.py --quick    # under a minute
@@ -23,6 +27,8 @@ import minigrad as mg
 from minigrad import nn
 
 SIZES = {"small": (1, 100, 32), "medium": (32, 100, 128), "large": (64, 50, 512)}  # (B, T, I = H)
+PAUSE_S = 0.3  # idle time before each timed block, so no system runs while another's threads still spin
+BLOCK_S = 0.05  # a timed block repeats a system's step for about this long
 
 
 def sigmoid(x):
@@ -101,17 +107,40 @@ def make_systems(B, T, H, seed=0):
         loss.backward()
         return loss.item(), {k: p.grad for k, p in lstm.named_parameters()}
 
-    def minigrad_cell():
-        cell.zero_grad()
+    def cell_loop(x, r):
         state, hs = None, []
         for t in range(T):
             state = cell(x[t], state)
             hs.append(state[0])
-        loss = (mg.stack(hs) * r).sum()
+        return (mg.stack(hs) * r).sum()
+
+    def minigrad_cell():
+        cell.zero_grad()
+        loss = cell_loop(x, r)
         loss.backward()
         return loss.item(), {k + "_l0": p.grad for k, p in cell.named_parameters()}
 
-    systems = {"numpy_ref": numpy_ref, "minigrad_cell": minigrad_cell, "minigrad_lstm": minigrad_lstm}
+    lstm_step = mg.compile(lambda x, r: (lstm(x)[0] * r).sum())
+
+    def minigrad_compiled():
+        lstm.zero_grad()
+        loss = lstm_step(x, r)
+        loss.backward()
+        return loss.item(), {k: p.grad for k, p in lstm.named_parameters()}
+
+    cell_step = mg.compile(cell_loop)
+    xt = mg.tensor(x)  # a Tensor argument: inside the compiled loop x[t] is an op, replayed on each call's data
+
+    def minigrad_cell_compiled():
+        cell.zero_grad()
+        loss = cell_step(xt, r)
+        loss.backward()
+        return loss.item(), {k + "_l0": p.grad for k, p in cell.named_parameters()}
+
+    systems = {"numpy_ref": numpy_ref, "minigrad_cell": minigrad_cell, "minigrad_lstm": minigrad_lstm,
+               "minigrad_compiled": minigrad_compiled, "minigrad_cell_compiled": minigrad_cell_compiled}
+    weights = tuple(lstm.state_dict()[k] for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"))
+    systems.update(other_engines(x, r, *weights))
     try:
         import torch
     except ImportError:
@@ -149,6 +178,53 @@ def make_systems(B, T, H, seed=0):
     return systems, lstm
 
 
+def _lstm_loss(np_, x, r, w_ih, w_hh, b):
+    """The step written once against a NumPy-like module ``np_`` (HIPS autograd.numpy or mygrad)."""
+    T, B, I = x.shape
+    H = w_hh.shape[1]
+    xp = np_.reshape(np_.matmul(np_.reshape(x, (T * B, I)), np_.transpose(w_ih)) + b, (T, B, 4 * H))
+    h = c = np.zeros((B, H), x.dtype)
+    loss = 0
+    for t in range(T):
+        z = xp[t] + np_.matmul(h, np_.transpose(w_hh))
+        i, f, o = (0.5 * (np_.tanh(0.5 * z[:, k * H : (k + 1) * H]) + 1) for k in (0, 1, 3))
+        c = f * c + i * np_.tanh(z[:, 2 * H : 3 * H])
+        h = o * np_.tanh(c)
+        loss = loss + np_.sum(h * r[t])
+    return loss
+
+
+def other_engines(x, r, w_ih, w_hh, b_ih, b_hh):
+    """HIPS autograd and mygrad, the pure-Python engines a user might pick instead, when installed."""
+    systems = {}
+    try:
+        import autograd
+        import autograd.numpy as anp
+    except ImportError:
+        pass
+    else:
+        value_and_grad = autograd.value_and_grad(lambda ws: _lstm_loss(anp, x, r, *ws))
+
+        def hips_autograd():
+            loss, grads = value_and_grad((w_ih, w_hh, b_ih + b_hh))
+            return float(loss), None
+
+        systems["hips_autograd"] = hips_autograd
+    try:
+        import mygrad
+    except ImportError:
+        pass
+    else:
+        def mygrad_():
+            ws = [mygrad.tensor(w) for w in (w_ih, w_hh, b_ih + b_hh)]
+            loss = _lstm_loss(mygrad, x, r, *ws)
+            loss.backward()
+            return loss.item(), None
+
+        systems["mygrad"] = mygrad_
+    return systems
+
+
 def numpy_threads():
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         if os.environ.get(var):
@@ -159,8 +235,18 @@ def numpy_threads():
 def check_gradients(systems):
     """minigrad's gradients must equal the hand-written BPTT's before any timing counts."""
     loss_ref, ref = systems["numpy_ref"]()
-    for name in ("minigrad_lstm", "minigrad_cell"):
-        loss, grads = systems[name]()
+    for name in ("hips_autograd", "mygrad"):
+        if name in systems:
+            loss = systems[name]()[0]
+            assert abs(loss - loss_ref) <= 1e-3 * max(1.0, abs(loss_ref)), (name, loss, loss_ref)
+    for name in ("minigrad_lstm", "minigrad_cell", "minigrad_compiled", "minigrad_cell_compiled"):
+        for _ in range(3):  # a compiled system traces, then replays: the third call runs the generated code
+            loss, grads = systems[name]()
+            grads = {k: g.copy() for k, g in grads.items()}
+        if name.endswith("_compiled"):
+            _, eager = systems[name.replace("_compiled", "") if "cell" in name else "minigrad_lstm"]()
+            for k, g in grads.items():
+                assert np.array_equal(g, eager[k]), f"{name} {k}: the replay differs from eager"
         assert abs(loss - loss_ref) <= 1e-3 * max(1.0, abs(loss_ref)), (name, loss, loss_ref)
         for k, g in grads.items():
             scale = max(1.0, float(np.abs(ref[k]).max()))
@@ -175,14 +261,19 @@ def time_sizes(sizes, repeats):
         systems, _ = make_systems(B, T, H)
         check_gradients(systems)
         times = {name: [] for name in systems}
-        for _ in range(2):  # warm-up
-            for fn in systems.values():
-                fn()
+        block = {}
+        for name, fn in systems.items():  # warm-up (compiled systems trace here), and each block's length
+            fn()
+            start = time.perf_counter()
+            fn()
+            block[name] = max(1, min(10, round(BLOCK_S / (time.perf_counter() - start))))
         for _ in range(repeats):
             for name, fn in systems.items():  # interleaved, so machine noise hits every system alike
-                start = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - start)
+                time.sleep(PAUSE_S)
+                for _ in range(block[name]):
+                    start = time.perf_counter()
+                    fn()
+                    times[name].append(time.perf_counter() - start)
         medians = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
         table[label] = {name: {"ms": ms, "ratio": ms / medians["numpy_ref"]} for name, ms in medians.items()}
         print(f"  {label}: " + ", ".join(f"{n} {v['ms']:.2f} ms" for n, v in table[label].items()), flush=True)
@@ -240,11 +331,14 @@ def breakdown(label, repeats):
 
 
 def memory_child(system, B, T, H):
-    """Run one training step under tracemalloc and print the peak bytes above the baseline."""
+    """Run one training step under tracemalloc and print the peak bytes above the baseline (after two
+    unmeasured steps: a compiled system traces and writes its backward on those)."""
     import tracemalloc
 
     systems, _ = make_systems(B, T, H)
     fn = systems[system]
+    fn()
+    fn()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
@@ -255,12 +349,36 @@ def memory_child(system, B, T, H):
 
 def peak_memory(B, T, H):
     result = {}
-    for system in ("numpy_ref", "minigrad_lstm"):
+    for system in ("numpy_ref", "minigrad_lstm", "minigrad_compiled"):
         out = subprocess.run([sys.executable, __file__, "--memory-child", system, str(B), str(T), str(H)],
                              capture_output=True, text=True, check=True)
         result[system] = json.loads(out.stdout.strip().splitlines()[-1])["peak_bytes"] / 2**20
     result["ratio"] = result["minigrad_lstm"] / result["numpy_ref"]
+    result["compiled_ratio"] = result["minigrad_compiled"] / result["numpy_ref"]
     return result
+
+
+def trace_cost(label):
+    """minigrad.compile's one-off cost for a new signature: the traced first call (an eager step plus recording
+    and writing the forward code) and the first replayed backward (which writes the backward code)."""
+    B, T, H = SIZES[label]
+    systems, lstm = make_systems(B, T, H)
+    x = np.random.default_rng(2).standard_normal((T, B, H)).astype(np.float32)
+    eager = []
+    for _ in range(3):
+        start = time.perf_counter()
+        lstm(x)[0].sum().backward()
+        eager.append(time.perf_counter() - start)
+    step = mg.compile(lambda x: lstm(x)[0].sum())
+    t0 = time.perf_counter()
+    step(x).backward()  # traced: an eager step while recording, then the forward code
+    t1 = time.perf_counter()
+    step(x).backward()  # replayed: the first backward runs by the engine's rules and writes the backward code
+    t2 = time.perf_counter()
+    step(x).backward()
+    t3 = time.perf_counter()
+    return {"eager_step_ms": min(eager) * 1e3, "traced_call_ms": (t1 - t0) * 1e3,
+            "first_replay_ms": (t2 - t1) * 1e3, "replay_ms": (t3 - t2) * 1e3}
 
 
 def main(argv=None):
@@ -283,9 +401,11 @@ def main(argv=None):
         return
     sizes = args.sizes.split(",") if args.sizes else ["small", "medium"] if args.quick else list(SIZES)
     repeats = args.repeats or (3 if args.quick else 15)
-    print(f"LSTM training step, float32, median of {repeats} interleaved runs; numpy threads {numpy_threads()}")
+    print(f"LSTM training step, float32, median of {repeats} interleaved blocks, {PAUSE_S} s idle before each; "
+          f"numpy threads {numpy_threads()}; load average {os.getloadavg()[0]:.2f}")
     table = time_sizes(sizes, repeats)
     overhead = op_overhead(300 if args.quick else 3000)
+    costs = {label: trace_cost(label) for label in sizes}
     memory = peak_memory(8, 50, 32) if args.quick else peak_memory(32, 400, 128)
     systems = list(next(iter(table.values())))
     print("\n| size (B, T, I = H) | " + " | ".join(systems) + " |")
@@ -297,11 +417,17 @@ def main(argv=None):
           f"({overhead['per_op_us']:.1f} us per op); NumPy's own a * b + c: {overhead['numpy_forward_us']:.2f} us")
     print(f"peak memory of a training step (B, T, H) = {(32, 400, 128) if not args.quick else (8, 50, 32)}: "
           f"numpy_ref {memory['numpy_ref']:.1f} MiB, minigrad_lstm {memory['minigrad_lstm']:.1f} MiB "
-          f"({memory['ratio']:.2f}x)")
+          f"({memory['ratio']:.2f}x), minigrad_compiled {memory['minigrad_compiled']:.1f} MiB "
+          f"({memory['compiled_ratio']:.2f}x)")
+    for label, c in costs.items():
+        print(f"compile cost of a new signature at {label}: traced first call {c['traced_call_ms']:.0f} ms (an eager "
+              f"step takes {c['eager_step_ms']:.0f} ms), first replay with backward discovery "
+              f"{c['first_replay_ms']:.0f} ms, then {c['replay_ms']:.1f} ms per step")
     os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
     with open(args.json, "w") as f:
         json.dump({"machine": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-                   "repeats": repeats, "times": table, "op_overhead": overhead, "peak_memory_mib": memory}, f, indent=2)
+                   "repeats": repeats, "times": table, "op_overhead": overhead, "peak_memory_mib": memory,
+                   "compile_cost": costs, "load_average": os.getloadavg()}, f, indent=2)
     print(f"wrote {args.json}")
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import engine
 from .engine import Node, add_grad, state
-from .ops.registry import Outer, Part, Primitive
+from .ops.registry import Outer, Part, Primitive, Scatter
 from .tensor import Tensor
 
 CACHE_SIZE = 8  # plans kept per compiled function
@@ -303,7 +303,7 @@ class Plan:
             if dead:
                 lines.append(f"    del {', '.join(map(_name, dead))}")
         outs = [ref(s) for s in self.out_slots]
-        lines.append(f"    return [{', '.join(outs)}], ({''.join(s + ', ' for s in saved)})")
+        lines.append(f"    return [{', '.join(outs)}], [{', '.join(saved)}]")
         code = (f"def forward(A, L):\n    # {self.fn_name}: {len(self.steps)} ops; A: the arguments' arrays, "
                 "L: the leaves' arrays, read afresh on every call\n" + "\n".join(lines) + "\n")
         exec(builtins.compile(code, f"<compiled {self.fn_name} forward>", "exec"), env)
@@ -311,6 +311,7 @@ class Plan:
 
     # ---- backward ----
     def _hub_backward(self, grads, saved, needs):
+        saved = list(saved) if state.retaining else saved  # the code frees each saved value once used
         pattern = tuple(g is not None for g in grads)
         fn = self._backward_fns.get(pattern)
         paused = gc.isenabled()
@@ -326,19 +327,31 @@ class Plan:
 
         Returns the gradients of the call's inputs, and keeps the written function for the next calls.
         """
-        names = [f"s{i}" for i, step in enumerate(self.steps) if step.tracked]
-        values = dict(zip(names, saved))
-        lines, env = [], {"add_grad": add_grad}
-        if names:
-            lines.append(f"    ({', '.join(names)},) = S")
+        position = {i: k for k, i in enumerate(i for i, step in enumerate(self.steps) if step.tracked)}
+        lines, env = [], {"add_grad": add_grad, "_zeros": np.zeros}
         total, owned = {}, {}
 
         def accumulate(slot, g, expr):
-            """Add gradient ``g`` (named ``expr`` in the code) into ``slot``; return the line that does it."""
+            """Add gradient ``g`` (named ``expr`` in the code) into ``slot`` by add_grad; return the line that does
+            the same: add_grad's branch for these kinds written out where it is a one-liner, else a call to it."""
+            shape, dtype = self.meta[slot]
+            t, o = total.get(slot), owned.get(slot, False)
+            total[slot], owned[slot] = add_grad(t, o, g, shape, dtype)
+            v = f"g{slot}"
+            if type(g) is Outer and t is None:
+                return f"    {v} = {expr}"
+            if type(g) is Outer and type(t) is Outer:
+                return f"    {v}.extend({expr})"
+            if type(g) is Scatter and t is None:
+                env[f"Z{slot}"] = (shape, np.result_type(dtype, g.value.dtype))
+                return f"    {v} = _zeros(*Z{slot}); {expr}.add_to({v})"
+            if type(g) is Scatter and o and type(t) is np.ndarray:
+                return f"    {expr}.add_to({v})"
+            if type(g) is np.ndarray and type(t) is np.ndarray and g.shape == shape == t.shape:
+                return f"    {v} += {expr}" if o else f"    {v} = {v} + {expr}"
             env[f"M{slot}"] = self.meta[slot]
-            before = "None, False" if slot not in total else f"g{slot}, {owned[slot]!r}"
-            total[slot], owned[slot] = add_grad(total.get(slot), owned.get(slot, False), g, *self.meta[slot])
-            return f"    g{slot}, _ = add_grad({before}, {expr}, M{slot}[0], M{slot}[1])"
+            before = "None, False" if t is None else f"{v}, {o!r}"
+            return f"    {v}, _ = add_grad({before}, {expr}, M{slot}[0], M{slot}[1])"
 
         for k, slot in enumerate(self.hub_slots):
             if pattern[k]:
@@ -353,7 +366,9 @@ class Plan:
                 g = g.dense()
                 lines.append(f"    g{step.out} = g{step.out}.dense()")
             env[f"B{i}"], env[f"N{i}"] = step.op.backward, step.needs
-            results = step.op.backward(g, values.pop(f"s{i}"), step.needs)
+            k = position[i]
+            results = step.op.backward(g, saved[k], step.needs)
+            saved[k] = None
             targets, after = [], []
             for j, (s, gp) in enumerate(zip(step.ins, results)):
                 if s is None or gp is None or not step.needs[j]:
@@ -365,7 +380,8 @@ class Plan:
                     targets.append(f"r{j}")
                     after.append(accumulate(s, gp, f"r{j}"))
             where = f"  # {step.op.name}" + (f" in {step.scope}" if step.scope else "")
-            lines.append(f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = B{i}(g{step.out}, s{i}, N{i}){where}")
+            lines.append(f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = B{i}(g{step.out}, S[{k}], N{i}){where}")
+            lines.append(f"    S[{k}] = None")
             lines.extend(after)
             lines.append(f"    del g{step.out}")
         lines.append("    return (" + "".join(f"g{s}, " if s in total else "None, " for s in self.input_slots) + ")")

@@ -24,6 +24,7 @@ class _State:
     anomaly = False
     keep_values = False  # keep each op's arrays: gradcheck's diagnosis re-runs ops, drawings show values
     trace = None  # minigrad.compile's recorder while it traces a function
+    retaining = False  # the backward pass in progress keeps saved values (retain_graph)
 
 
 state = _State()
@@ -184,6 +185,7 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
     heap = [(-root.seq, root)]
     leaves = []
     anomaly = state.anomaly
+    retaining, state.retaining = state.retaining, retain_graph
     try:
         while heap:
             node = heappop(heap)[1]
@@ -218,6 +220,8 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
         for _, node in heap:
             node._g = None
         raise
+    finally:
+        state.retaining = retaining
     if accumulate:
         for node, g in leaves:
             _accumulate_leaf(node, g)

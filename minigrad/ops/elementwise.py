@@ -3,6 +3,19 @@ import numpy as np
 
 from .registry import primitive
 
+_scalars = {}
+
+
+def _scalar(value, dtype):
+    """``value`` as a cached 0-d array of the float ``dtype`` (float64 for others): NumPy is slow with Python
+    scalars on tiny arrays."""
+    key = (value, dtype)
+    s = _scalars.get(key)
+    if s is None:
+        s = _scalars[key] = np.array(value, dtype if dtype.kind == "f" else np.float64)
+        s.flags.writeable = False
+    return s
+
 
 @primitive("add")
 def add(a, b):
@@ -129,7 +142,7 @@ def sigmoid(a):
     """y = 1 / (1 + exp(-a));  da = g * y * (1 - y)"""
     # Through tanh: no overflow for any |a|, and exactly 0 and 1 in the limits.  A 0-d half
     # of a's float dtype, because NumPy takes a slow path for Python scalars on tiny arrays.
-    half = np.array(0.5, a.dtype if a.dtype.kind == "f" else np.float64)
+    half = _scalar(0.5, a.dtype)
     y = np.tanh(a * half)
     y *= half
     y += half
@@ -138,7 +151,7 @@ def sigmoid(a):
 
 @sigmoid.vjp
 def sigmoid_vjp(g, y, needs):
-    return (g * y * (1 - y),)
+    return (g * y * (_scalar(1, y.dtype) - y),)
 
 
 @primitive("relu")
