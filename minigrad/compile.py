@@ -282,15 +282,14 @@ class Plan:
 
         saved = []
         for i, step in enumerate(self.steps):
-            env[f"F{i}"] = step.op.forward
+            fwd = _function_name(env, "f_", step.op, step.op.forward)
             args = ["None" if s is None else ref(s) for s in step.ins]
             for key, value in step.params.items():
                 env[f"P{i}_{key}"] = value
                 args.append(f"{key}=_resolve(P{i}_{key}, A)" if _has_ref(value) else f"{key}=P{i}_{key}")
             if step.op.takes_needs:
-                env[f"N{i}"] = list(step.needs)
-                args.append(f"needs=N{i}")
-            call = f"F{i}({', '.join(args)})"
+                args.append(f"needs={_needs_name(env, step.needs)}")
+            call = f"{fwd}({', '.join(args)})"
             where = f"  # {step.op.name}" + (f" in {step.scope}" if step.scope else "")
             if step.tracked:
                 lines.append(f"    {_name(step.out)}, s{i} = {call}{where}")
@@ -308,6 +307,27 @@ class Plan:
                 "L: the leaves' arrays, read afresh on every call\n" + "\n".join(lines) + "\n")
         exec(builtins.compile(code, f"<compiled {self.fn_name} forward>", "exec"), env)
         return code, env["forward"]
+
+    def unfold(self, hub):
+        """Graph nodes for every tracked step, as eager mode would have recorded them, on this call's saved values.
+
+        For drawings: ``viz.to_dot`` of a compiled output draws the ops, scopes and names of the trace.
+        Returns {slot: node}; the nodes are kept on ``hub``.
+        """
+        nodes = dict(zip(self.input_slots, hub.parents))
+        saved = hub.saved
+        k = 0
+        for step in self.steps:
+            if not step.tracked:
+                continue
+            parents = tuple(nodes.get(s) if need else None for s, need in zip(step.ins, step.needs))
+            value = engine.FREED if saved is engine.FREED else saved[k]
+            node = Node(step.op, value, parents, _Meta(*self.meta[step.out]))
+            node.scope, node.name = step.scope, step.name
+            nodes[step.out] = node
+            k += 1
+        hub._unfolded = nodes
+        return nodes
 
     # ---- backward ----
     def _hub_backward(self, grads, saved, needs):
@@ -328,7 +348,7 @@ class Plan:
         Returns the gradients of the call's inputs, and keeps the written function for the next calls.
         """
         position = {i: k for k, i in enumerate(i for i, step in enumerate(self.steps) if step.tracked)}
-        lines, env = [], {"add_grad": add_grad, "_zeros": np.zeros}
+        lines, env = [], {"add_grad": add_grad, "_zeros": np.zeros, "FREED": engine.FREED}
         total, owned = {}, {}
 
         def accumulate(slot, g, expr):
@@ -365,10 +385,10 @@ class Plan:
             if type(g) is Outer:
                 g = g.dense()
                 lines.append(f"    g{step.out} = g{step.out}.dense()")
-            env[f"B{i}"], env[f"N{i}"] = step.op.backward, step.needs
+            bwd = _function_name(env, "vjp_", step.op, step.op.backward)
             k = position[i]
             results = step.op.backward(g, saved[k], step.needs)
-            saved[k] = None
+            saved[k] = engine.FREED
             targets, after = [], []
             for j, (s, gp) in enumerate(zip(step.ins, results)):
                 if s is None or gp is None or not step.needs[j]:
@@ -380,8 +400,8 @@ class Plan:
                     targets.append(f"r{j}")
                     after.append(accumulate(s, gp, f"r{j}"))
             where = f"  # {step.op.name}" + (f" in {step.scope}" if step.scope else "")
-            lines.append(f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = B{i}(g{step.out}, S[{k}], N{i}){where}")
-            lines.append(f"    S[{k}] = None")
+            lines.append(f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = {bwd}(g{step.out}, S[{k}], {_needs_name(env, step.needs)}){where}")
+            lines.append(f"    S[{k}] = FREED")
             lines.extend(after)
             lines.append(f"    del g{step.out}")
         lines.append("    return (" + "".join(f"g{s}, " if s in total else "None, " for s in self.input_slots) + ")")
@@ -393,16 +413,41 @@ class Plan:
         return tuple(total.get(s) for s in self.input_slots)
 
 
+class _Meta:
+    """Shape and dtype of a value, for graph nodes rebuilt without their arrays."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
+
+
+def _function_name(env, prefix, op, function):
+    """The name the written code calls ``function`` by: ``f_tanh``, ``vjp_tanh`` (numbered if two ops share a name)."""
+    base = prefix + "".join(c if c.isalnum() else "_" for c in op.name)
+    name, n = base, 1
+    while env.get(name, function) is not function:
+        n += 1
+        name = f"{base}{n}"
+    env[name] = function
+    return name
+
+
+def _needs_name(env, needs):
+    """``needs_TF``: which inputs of an op want a gradient, as a named constant of the written code."""
+    name = "needs_" + "".join("T" if n else "F" for n in needs)
+    env[name] = list(needs)
+    return name
+
+
 class _HubNode(Node):
     """The graph node of a whole compiled call: its parents are the call's inputs that require grad."""
 
-    __slots__ = ()
+    __slots__ = ("_unfolded",)
 
     def __init__(self, op, saved, parents):
         self.op, self.saved, self.parents = op, saved, parents
         self.scope, self.shape, self.dtype, self.name, self.values = "", (), None, None, None
         self.seq = next(engine._sequence)
-        self._g = None
+        self._g = self._unfolded = None
 
 
 def _output_backward(g, k_of_n, needs):
@@ -410,6 +455,20 @@ def _output_backward(g, k_of_n, needs):
 
 
 _OUTPUT = Primitive("output", None, _output_backward)
+
+
+class _OutputNode(Node):
+    """The node of output ``k`` of a compiled call: its one parent is the call's :class:`_HubNode`."""
+
+    __slots__ = ("plan", "slot")
+
+    def unfold(self):
+        """The node of this output in the graph of recorded ops, rebuilt from the plan with this call's saved values."""
+        hub = self.parents[0]
+        nodes = getattr(hub, "_unfolded", None)
+        if nodes is None:
+            nodes = self.plan.unfold(hub)
+        return nodes[self.slot]
 
 
 class Compiled:
@@ -556,8 +615,8 @@ def _replay(plan, flat):
                 hub = _HubNode(plan.hub_op, saved, tuple(t._node or t._graph_node() for t in tensors_in))
             t = Tensor.__new__(Tensor)
             t.data, t.grad, t._name, t.requires_grad = y, None, name, True
-            t._node = Node(_OUTPUT, (k, len(plan.hub_slots)), (hub,), y)
-            t._node.name = name
+            t._node = node = _OutputNode(_OUTPUT, (k, len(plan.hub_slots)), (hub,), y)
+            node.name, node.plan, node.slot = name, plan, slot
             k += 1
         elif src[0] == "arg" and isinstance(flat[src[1]], Tensor):
             t = flat[src[1]]

@@ -148,6 +148,13 @@ class name_scope:
         state.scope = self._saved
 
 
+def unfolded(node):
+    """``node`` itself, or for an output of a ``minigrad.compile``d call, the node of the same value in the graph
+    of recorded ops that the call stands for (drawings show that graph)."""
+    unfold = getattr(node, "unfold", None)
+    return node if unfold is None else unfold()
+
+
 def forward_order(roots):
     """All nodes reachable from ``roots``, each after its parents (iterative depth-first search)."""
     order, seen = [], set()

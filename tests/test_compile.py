@@ -340,3 +340,18 @@ def test_random_compositions_of_primitives_compile_exactly(program, seed):
         np.testing.assert_array_equal(a.grad, expected[0])
         np.testing.assert_array_equal(b.grad, expected[1])
         a.data = a.data * 0.5
+
+
+def test_to_dot_of_a_compiled_output_draws_the_traced_ops_with_scopes_and_names():
+    from minigrad import viz
+
+    cell = nn.LSTMCell(3, 2, rng=np.random.default_rng(0))
+    step = mg.compile(lambda x: cell(x))
+    x = np.ones((1, 3), np.float32)
+    step(x)
+    h, c = step(x)
+    h.sum().backward(retain_graph=True)
+    source = viz.to_dot([h, c], params=dict(cell.named_parameters()), show_grad=True).source
+    for word in ("cluster", "forget_gate", "sigmoid", ">h<", "weight_hh", "|grad|"):
+        assert word in source
+    assert "compiled" not in source and "output" not in source.replace("output_gate", "")

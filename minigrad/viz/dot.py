@@ -50,7 +50,8 @@ def _grad_norms(roots):
     for root in roots:
         if root._node is None:
             continue
-        dead = [n for n in engine.forward_order([root._node]) if n.op is not None and n.saved is engine.FREED]
+        node = engine.unfolded(root._node)
+        dead = [n for n in engine.forward_order([node]) if n.op is not None and n.saved is engine.FREED]
         if dead:
             raise ValueError(
                 "show_grad needs the graph's backward functions, but backward() already freed them: "
@@ -60,7 +61,7 @@ def _grad_norms(roots):
         def record(node, g):
             grads[node] = grads[node] + g if node in grads else np.array(g)
 
-        engine.run_backward(root._node, np.ones_like(root.data), retain_graph=True, accumulate=False, on_grad=record)
+        engine.run_backward(node, np.ones_like(root.data), retain_graph=True, accumulate=False, on_grad=record)
     return {node: float(np.sqrt(np.vdot(g, g))) for node, g in grads.items()}
 
 
@@ -78,11 +79,11 @@ class _Graph:
 
     def __init__(self, outputs, params, depth, leaves=True):
         self.outputs = outputs
-        self.nodes = engine.forward_order([t._node for t in outputs if t._node is not None])
+        self.nodes = engine.forward_order([engine.unfolded(t._node) for t in outputs if t._node is not None])
         if not leaves:
             self.nodes = [n for n in self.nodes if n.op is not None]
         self.param_names = {id(p): name for name, p in (params or {}).items()}
-        self.output_of = {t._node: t for t in outputs if t._node is not None}  # output vertices get a border
+        self.output_of = {engine.unfolded(t._node): t for t in outputs if t._node is not None}  # outputs: a border
         self.depth = depth
 
     def group(self, node):
