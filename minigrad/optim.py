@@ -46,11 +46,11 @@ class Optimizer:
         """Copies of the state in torch's layout: ``{"state": {k: {...}}, "param_groups": [{..., "params": [...]}]}``.
 
         Parameters are numbered in the order the optimizer was given them; a parameter that has
-        not been updated yet has no entry in ``state``, as in torch.
+        not been updated yet has no entry in ``state``, and Adam's ``step`` is a float, as in torch.
 
-        >>> opt.state_dict()["state"][0]["exp_avg"]        # Adam's first moment of parameter 0
+        >>> opt.state_dict()   # {"state": {0: {"step": 3.0, "exp_avg": ..., "exp_avg_sq": ...}}, "param_groups": [{"lr": 0.001, ...}]}
         """
-        state = {k: {name: value.copy() if isinstance(value, np.ndarray) else value for name, value in s.items()}
+        state = {k: {name: float(value) if name == "step" else value.copy() for name, value in s.items()}
                  for k, s in enumerate(self.state) if s}
         group = {name: getattr(self, name) for name in self._hyper}
         group.update(self._fixed, params=list(range(len(self.params))))
