@@ -16,6 +16,8 @@ def save(state_dict, path):
     """
     target = os.path.realpath(path)  # through a symlink, so the link stays a link
     folder, name = os.path.split(target)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: the folder {folder!r} does not exist; create it first, e.g. os.makedirs")
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     f = open(tmp, "xb")
     try:

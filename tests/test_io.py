@@ -229,6 +229,11 @@ def test_a_zip_that_is_not_an_npz_is_refused(tmp_path):
         mg.load(path)
 
 
+def test_saving_into_a_missing_folder_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="save: the folder .*missing' does not exist"):
+        mg.save(OLD, tmp_path / "missing" / "model.npz")
+
+
 def test_a_file_that_is_not_npz_is_refused(tmp_path):
     path = tmp_path / "model.npz"
     path.write_bytes(b"this is not a zip archive")

@@ -276,8 +276,11 @@ def test_state_dict_has_torchs_layout_and_the_same_next_step_in_torch_and_back(k
                           "param_groups": sd["param_groups"]})
     tsd = topt.state_dict()
     assert {k: set(e) for k, e in tsd["state"].items()} == {k: set(e) for k, e in sd["state"].items()}
-    if kind == "adam":  # minigrad's float step becomes torch's own kind of step: a float32 scalar tensor
-        assert all(e["step"].dtype == torch.float32 for e in tsd["state"].values())
+    if kind == "adam":  # minigrad's float step becomes the kind of step torch keeps itself (a float scalar tensor)
+        own = torch.optim.Adam([torch.nn.Parameter(torch.ones(1, dtype=torch.float64))])
+        own.param_groups[0]["params"][0].grad = torch.ones(1, dtype=torch.float64)
+        own.step()
+        assert {e["step"].dtype for e in tsd["state"].values()} == {own.state_dict()["state"][0]["step"].dtype}
     own_keys = set(tsd["param_groups"][0]) - set(optim.TORCH_EXECUTION_KEYS)
     assert own_keys == set(sd["param_groups"][0])
 
