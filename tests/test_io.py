@@ -130,17 +130,17 @@ FULL_SIZE = 17 * 8 * 2**20
 
 @pytest.mark.parametrize("mode", ["paused", "running"])
 def test_a_process_killed_while_saving_leaves_the_previous_file_intact(tmp_path, mode):
-    """The child announces (from inside save) that its temporary file holds the first 8 MiB; "running"
-    goes on writing 128 MiB more, and the kill lands while that is under way."""
+    """The child announces (from inside save) that its temporary file holds the first 8 MiB; "paused" then
+    waits, "running" goes on writing 128 MiB more and is killed once 16 MiB of those are seen on disk."""
     path = tmp_path / "model.npz"
     mg.save(OLD, path)
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), mode], stdout=subprocess.PIPE, text=True,
                              env={**os.environ, "PYTHONPATH": ROOT})
     try:
         size_when_ready, tmp = child.stdout.readline().split()
-        if mode == "running":
-            time.sleep(0.02)
-        size_at_kill = os.path.getsize(tmp_path / tmp)
+        size_at_kill, deadline = int(size_when_ready), time.monotonic() + 60
+        while mode == "running" and size_at_kill < int(size_when_ready) + 16 * 2**20 and time.monotonic() < deadline:
+            size_at_kill = os.path.getsize(tmp_path / tmp)  # kill once 16 MiB more are seen written
         child.send_signal(signal.SIGKILL)
         assert child.wait(timeout=60) == -signal.SIGKILL
     finally:
@@ -149,7 +149,7 @@ def test_a_process_killed_while_saving_leaves_the_previous_file_intact(tmp_path,
     size_after = os.path.getsize(tmp_path / tmp)  # the temporary file stays behind: SIGKILL allows no cleanup
     assert 8 * 2**20 <= int(size_when_ready) <= size_after < FULL_SIZE
     if mode == "running":
-        assert size_at_kill > int(size_when_ready)  # the child was writing when the kill came
+        assert size_at_kill >= int(size_when_ready) + 16 * 2**20  # the child was writing when the kill came
     assert_same_arrays(mg.load(path), OLD)
     with pytest.raises(ValueError, match="truncated or corrupt"):
         mg.load(tmp_path / tmp)
