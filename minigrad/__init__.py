@@ -1,5 +1,6 @@
 """minigrad: a small, readable reverse-mode autograd library on NumPy."""
 from . import nn, ops, optim
+from .checkpoint import load_checkpoint, save_checkpoint
 from .compile import CompileCheckError, compile
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad
 from .function import Context, Function
@@ -11,6 +12,7 @@ from .tensor import (
     concat,
     exp,
     get_default_dtype,
+    get_rng_state,
     grad,
     log,
     manual_seed,
@@ -20,6 +22,7 @@ from .tensor import (
     randn,
     relu,
     set_default_dtype,
+    set_rng_state,
     sigmoid,
     split,
     sqrt,
@@ -37,5 +40,6 @@ __all__ = [
     "matmul", "concat", "stack", "split", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
     "no_grad", "enable_grad", "is_grad_enabled", "name_scope", "detect_anomaly",
     "Function", "Context", "grad", "gradcheck", "GradcheckError",
-    "compile", "CompileCheckError", "set_default_dtype", "get_default_dtype", "manual_seed", "ops", "nn", "optim", "save", "load",
+    "compile", "CompileCheckError", "set_default_dtype", "get_default_dtype", "manual_seed",
+    "get_rng_state", "set_rng_state", "ops", "nn", "optim", "save", "load", "save_checkpoint", "load_checkpoint",
 ]
