@@ -2,7 +2,8 @@
 
 Four classes of synthetic signals, made here: sine, square, sawtooth and triangle waves,
 each with a random frequency, phase and amplitude plus Gaussian noise.  An LSTM reads the
-signal one sample at a time; a linear layer classifies its last hidden state.
+signal one sample at a time; a linear layer classifies its last hidden state.  The training step
+and the evaluation run under ``minigrad.compile`` (traced once, then replayed as generated code).
 
     python examples/sequence_classification.py [--quick]
 """
@@ -15,6 +16,7 @@ import minigrad as mg
 from minigrad import nn, optim
 from minigrad.nn.functional import cross_entropy
 from minigrad.nn.utils import clip_grad_norm_
+from progress import Progress
 
 CLASSES = ["sine", "square", "sawtooth", "triangle"]
 
@@ -48,9 +50,9 @@ class Classifier(nn.Module):
         return self.head(out[-1])
 
 
-def accuracy(model, x, y):
+def accuracy(predict, x, y):
     with mg.no_grad():
-        return float((model(x).data.argmax(axis=1) == y).mean())
+        return float((predict(x).data.argmax(axis=1) == y).mean())
 
 
 def main(argv=None):
@@ -61,23 +63,27 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     model = Classifier(hidden, rng)
     opt = optim.Adam(model.parameters(), lr=1e-2)
+    predict = mg.compile(model)  # traced for the test set's shape, once with and once without grad
+    step = mg.compile(lambda x, y: cross_entropy(model(x), y))
     x_test, y_test = make_signals(rng, 200 if args.quick else 1000, steps)
     print(f"{len(CLASSES)} classes ({', '.join(CLASSES)}), {steps} samples per signal, LSTM hidden size {hidden}")
-    print(f"chance accuracy {1 / len(CLASSES):.2f}; test accuracy before training {accuracy(model, x_test, y_test):.3f}")
+    print(f"chance accuracy {1 / len(CLASSES):.2f}; test accuracy before training {accuracy(predict, x_test, y_test):.3f}")
     start = time.perf_counter()
+    progress = Progress(iterations, "training")
     for it in range(1, iterations + 1):
         x, y = make_signals(rng, batch, steps)
         opt.zero_grad()
-        loss = cross_entropy(model(x), y)
+        loss = step(x, y)
         loss.backward()
         clip_grad_norm_(model.parameters(), 1.0)  # without it, one large step can undo what was learned
         opt.step()
+        progress.update(it, loss.item())
         if it % max(1, iterations // 6) == 0 or it == iterations:
-            print(f"  step {it:4d}  loss {loss.item():.3f}  test accuracy {accuracy(model, x_test, y_test):.3f}  "
+            print(f"  step {it:4d}  loss {loss.item():.3f}  test accuracy {accuracy(predict, x_test, y_test):.3f}  "
                   f"({time.perf_counter() - start:.1f} s)", flush=True)
-    final = accuracy(model, x_test, y_test)
+    final = accuracy(predict, x_test, y_test)
     with mg.no_grad():
-        predicted = model(x_test).data.argmax(axis=1)
+        predicted = predict(x_test).data.argmax(axis=1)
     print("\nconfusion (rows: true class, columns: predicted)")
     print(" " * 10 + "".join(f"{c[:8]:>9}" for c in CLASSES))
     for k, name in enumerate(CLASSES):

@@ -44,9 +44,19 @@ class Step:
         self.out, self.scope, self.name = out, scope, None
 
     def __repr__(self):
-        ins = ", ".join("None" if i is None else f"v{i}" for i in self.ins)
-        where = f"  # {self.scope}" if self.scope else ""
-        return f"v{self.out} = {self.op.name}({ins}){where}"
+        args = ["None" if i is None else f"v{i}" for i in self.ins]
+        args += [f"{k}={_short(v)}" for k, v in self.params.items()]
+        return f"v{self.out} = {self.op.name}({', '.join(args)}){self.comment()}"
+
+    def comment(self):
+        """``  # scope: name``, where the step has either."""
+        text = ": ".join(filter(None, (self.scope, self.name)))
+        return f"  # {text}" if text else ""
+
+
+def _short(value):
+    text = repr(value).replace("Ellipsis", "...")
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class ArgRef:
@@ -290,7 +300,7 @@ class Plan:
             if step.op.takes_needs:
                 args.append(f"needs={_needs_name(env, step.needs)}")
             call = f"{fwd}({', '.join(args)})"
-            where = f"  # {step.op.name}" + (f" in {step.scope}" if step.scope else "")
+            where = step.comment()
             if step.tracked:
                 lines.append(f"    {_name(step.out)}, s{i} = {call}{where}")
                 saved.append(f"s{i}")
@@ -399,7 +409,7 @@ class Plan:
                 else:
                     targets.append(f"r{j}")
                     after.append(accumulate(s, gp, f"r{j}"))
-            where = f"  # {step.op.name}" + (f" in {step.scope}" if step.scope else "")
+            where = step.comment()
             lines.append(f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = {bwd}(g{step.out}, S[{k}], {_needs_name(env, step.needs)}){where}")
             lines.append(f"    S[{k}] = FREED")
             lines.extend(after)

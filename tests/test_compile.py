@@ -276,7 +276,7 @@ def test_outputs_are_ordinary_tensors_with_names_and_the_code_is_readable():
     step(x)
     h, c = step(x)
     assert isinstance(h, mg.Tensor) and h.name == "h" and c.name == "c" and h.requires_grad
-    assert "def forward(A, L)" in step.code and "sigmoid in lstm_cell/input_gate" in step.code
+    assert "def forward(A, L)" in step.code and "f_sigmoid(" in step.code and "# lstm_cell/input_gate: i" in step.code
     (h.sum() + c.sum()).backward()
     (backward,) = step.plan.backward_code.values()
     assert "def backward(S, G)" in backward
@@ -355,3 +355,22 @@ def test_to_dot_of_a_compiled_output_draws_the_traced_ops_with_scopes_and_names(
     for word in ("cluster", "forget_gate", "sigmoid", ">h<", "weight_hh", "|grad|"):
         assert word in source
     assert "compiled" not in source and "output" not in source.replace("output_gate", "")
+
+
+def test_the_docs_walkthrough_shows_the_code_compile_writes():
+    import os
+    import re
+
+    page = open(os.path.join(os.path.dirname(__file__), "..", "docs", "compile.md"), encoding="utf-8").read()
+    cell = nn.LSTMCell(3, 2, rng=np.random.default_rng(0))
+    step = mg.compile(lambda x, state: cell(x, state))
+    x, state = mg.zeros(1, 3), (mg.zeros(1, 2), mg.zeros(1, 2))
+    step(x, state)
+    h, c = step(x, state)
+    (h * c).sum().backward()
+    written = "\n".join([repr(step.plan), step.code, step.plan.backward_code[(True, True)]]).splitlines()
+    excerpts = re.findall(r"```text\n(.*?)```", page, re.S)
+    assert len(excerpts) == 3
+    for line in "\n".join(excerpts).splitlines():
+        if line.strip() != "...":
+            assert line in written, f"docs/compile.md shows a line compile no longer writes: {line!r}"
