@@ -20,7 +20,13 @@ once, then replayed as generated NumPy code, with the same results as eager mode
     python examples/long_memory.py --quick          # a short smoke run
 """
 import argparse
+import os
 import time
+
+# Matrices of 64 x 32 gain nothing from BLAS threads, which only add synchronisation, and on a busy
+# machine a thread that waits spinning for a descheduled one slowed training several times over.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import numpy as np
 
