@@ -11,6 +11,7 @@ each system in its own process.
 
     python benchmarks/lstm.py            # full table (a few minutes on 2 cores)
     python benchmarks/lstm.py --quick    # under a minute
+    OPENBLAS_NUM_THREADS=1 python benchmarks/lstm.py --cpu-time    # on a busy machine: CPU time, one thread
 """
 import argparse
 import json
@@ -29,6 +30,7 @@ from minigrad import nn
 SIZES = {"small": (1, 100, 32), "medium": (32, 100, 128), "large": (64, 50, 512)}  # (B, T, I = H)
 PAUSE_S = 0.3  # idle time before each timed block, so no system runs while another's threads still spin
 BLOCK_S = 0.05  # a timed block repeats a system's step for about this long
+clock = time.perf_counter  # --cpu-time: time.process_time, which other processes on a busy machine do not inflate
 
 
 def sigmoid(x):
@@ -271,14 +273,14 @@ def time_sizes(sizes, repeats, quick=False):
             fn()
             start = time.perf_counter()
             fn()
-            block[name] = max(1, min(10, round(BLOCK_S / (time.perf_counter() - start))))
+            block[name] = max(1, min(10, round(BLOCK_S / max(time.perf_counter() - start, 1e-6))))
         for _ in range(repeats):
             for name, fn in systems.items():  # interleaved, so machine noise hits every system alike
                 time.sleep(PAUSE_S)
                 for _ in range(block[name]):
-                    start = time.perf_counter()
+                    start = clock()
                     fn()
-                    times[name].append(time.perf_counter() - start)
+                    times[name].append(clock() - start)
         medians = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
         table[label] = {name: {"ms": ms, "ratio": ms / medians["numpy_ref"]} for name, ms in medians.items()}
         print(f"  {label}: " + ", ".join(f"{n} {v['ms']:.2f} ms" for n, v in table[label].items()), flush=True)
@@ -394,6 +396,8 @@ def main(argv=None):
     parser.add_argument("--json", default="benchmarks/results/lstm.json", help="where to write the results")
     parser.add_argument("--breakdown", metavar="SIZE", help="only split nn.LSTM's step at SIZE into forward "
                         "without recording, forward recording and backward, next to numpy_ref's whole step")
+    parser.add_argument("--cpu-time", action="store_true", help="time by the process's CPU time, not the wall clock: "
+                        "steady on a busy machine, but fair only with one BLAS thread (OPENBLAS_NUM_THREADS=1)")
     parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
@@ -404,10 +408,14 @@ def main(argv=None):
         for name, ms in breakdown(args.breakdown, args.repeats or 15).items():
             print(f"  {name:20s} {ms:8.2f} ms")
         return
+    global clock
+    if args.cpu_time:
+        clock = time.process_time
     sizes = args.sizes.split(",") if args.sizes else ["small", "medium"] if args.quick else list(SIZES)
     repeats = args.repeats or (3 if args.quick else 15)
     print(f"LSTM training step, float32, median of {repeats} interleaved blocks, {PAUSE_S} s idle before each; "
-          f"numpy threads {numpy_threads()}; load average {os.getloadavg()[0]:.2f}")
+          f"{'CPU time' if args.cpu_time else 'wall clock'}; numpy threads {numpy_threads()}; "
+          f"load average {os.getloadavg()[0]:.2f}")
     table = time_sizes(sizes, repeats, args.quick)
     overhead = op_overhead(300 if args.quick else 3000)
     costs = {label: trace_cost(label) for label in sizes}
@@ -432,7 +440,8 @@ def main(argv=None):
     with open(args.json, "w") as f:
         json.dump({"machine": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
                    "repeats": repeats, "times": table, "op_overhead": overhead, "peak_memory_mib": memory,
-                   "compile_cost": costs, "load_average": os.getloadavg()}, f, indent=2)
+                   "compile_cost": costs, "load_average": os.getloadavg(),
+                   "clock": "cpu" if args.cpu_time else "wall", "numpy_threads": numpy_threads()}, f, indent=2)
     print(f"wrote {args.json}")
 
 
