@@ -187,7 +187,6 @@ def _build(outputs, *, params=None, show_grad=False, show_data=False, collapse=N
         )
     grads, freed = _gradients(outputs) if show_grad else ({}, False)
     steps = {_step(n) for n in graph.nodes} - {None}
-    rankdir = rankdir or "TB"
     builder = _Builder(graphviz, graph, grads, freed, show_data, rankdir, unrolled=len(steps) > 1)
     builder.build()
     return builder
@@ -206,7 +205,7 @@ class _Builder:
         self.digraph = None
 
     def vid(self, key):
-        return self.ids.setdefault(key, f"n{len(self.ids)}")
+        return self.ids.setdefault(key, f"n{len(self.ids):04d}")  # padded: some layouts order vertices by name
 
     def known(self, node):
         """The gradient norm of ``node``, or None: not computed, or freed by backward()."""
@@ -215,7 +214,7 @@ class _Builder:
     def fill(self, node, norm, default):
         if not self.show_grad:
             return default, "black"
-        if norm is None and self.freed and node is not None and node.tensor is None:
+        if norm is None and self.freed and (node is None or node.tensor is None):
             return "#e0e0e0", "#424242"  # gradient freed
         colour = _colour(norm, self.low, self.high)
         return colour, "white" if colour in DARK else "black"
@@ -256,9 +255,7 @@ class _Builder:
 
     def build(self):
         g = self.graphviz.Digraph("minigrad")
-        g.attr(rankdir=self.rankdir, fontname=FONT, fontsize="11", compound="true")
-        if self.unrolled:
-            g.attr(newrank="true")  # rank across clusters, so align_steps can line the steps up
+        g.attr(fontname=FONT, fontsize="11", compound="true")
         g.attr("node", fontname=FONT, fontsize="10")
         g.attr("edge", fontname=FONT, color="#555555", arrowsize="0.7")
         edges = {}
@@ -274,7 +271,10 @@ class _Builder:
             known = [self.norms[n] for n in members if n in self.norms]
             norm = max(known) if known else None
             fill, font = self.fill(None, norm, "#eeeeee")
-            label = f"<<b>{_text(group.split('/')[-1])}</b><br/>{len(members)} ops{self.grad_line(None, norm)}>"
+            parts = group.split("/")
+            steps = [k for k, part in enumerate(parts) if _STEP.fullmatch(part)]
+            title = " / ".join(parts[steps[0]:]) if steps else parts[-1]  # the step stays in sight
+            label = f"<<b>{_text(title)}</b><br/>{len(members)} ops{self.grad_line(None, norm)}>"
             ops = sorted({n.op.name for n in members})
             tip = [f"scope: {group}", f"{len(members)} ops: {', '.join(ops)}"]
             if norm is not None:
@@ -299,18 +299,23 @@ class _Builder:
                        tooltip=_tip(["a tensor outside any graph", f"shape: {_shape(out.shape, out.dtype)}",
                                      f"value: {_summary(out.data)}"]))
         self.emit_clusters(g, "")
-        for (source, target), feeds in sorted(edges.items()):
+        for (source, target), feeds in edges.items():  # in forward order: layout meets earlier steps first
             g.edge(source, target, tooltip=_tip(dict.fromkeys(feeds)))
-        if self.unrolled:
-            self.align_steps(g)
+        rows = self.step_rows(edges) if self.unrolled else []
+        for row in rows:
+            g.body.append("\t{rank=same; " + "; ".join(row) + "}\n")
+        # Steps drawn as one vertex each form a chain, which runs left to right by itself.
+        self.rankdir = self.rankdir or ("LR" if self.unrolled and not rows else "TB")
+        g.graph_attr.update(rankdir=self.rankdir, **({"newrank": "true"} if rows else {}))  # printed first
         if self.show_grad:
             self.legend(g)
         self.digraph = g
         return g
 
-    def align_steps(self, g):
-        """One row of same-rank vertices per position in the cell: step t's k-th ``mul`` in ``cell`` sits level
-        with every other step's, so the steps stand side by side as aligned columns, in time order."""
+    def step_rows(self, edges):
+        """Rows of vertices to keep level, one per position in the cell: step t's k-th ``mul`` in ``cell``
+        beside every other step's, so the steps stand side by side as aligned columns, in time order.
+        A row whose vertices feed each other (steps collapsed to one vertex) is left out."""
         rows, seen, count = {}, set(), {}
         for node in self.graph.nodes:
             t, vertex = _step(node), self.vertex_of(node)
@@ -322,9 +327,12 @@ class _Builder:
             key = (where, "scope" if group is not None else node.op.name)
             count[t, key] = count.get((t, key), -1) + 1
             rows.setdefault((*key, count[t, key]), {})[t] = vertex
+        level = []
         for row in rows.values():
-            if len(row) > 1:
-                g.body.append("\t{rank=same; " + "; ".join(row[t] for t in sorted(row)) + "}\n")
+            members = [row[t] for t in sorted(row)]
+            if len(members) > 1 and not any((a, b) in edges for a in members for b in members):
+                level.append(members)
+        return level
 
     def vertex_of(self, node):
         group = self.graph.group(node)
@@ -379,6 +387,12 @@ class _Builder:
                            if s and (not prefix or s.startswith(prefix + "/"))}, key=_natural)
         for child in children:
             path = f"{prefix}/{child}" if prefix else child
+            inside = [v for s, vs in self.scoped.items() if s == path or s.startswith(path + "/") for v in vs]
+            if len(inside) == 1 and inside[0][1]["shape"] == "box3d":
+                # A cluster around one collapsed scope says nothing its label does not, and sibling
+                # clusters in a chain defeat graphviz-pure's ranking: draw the vertex bare.
+                g.node(inside[0][0], **inside[0][1])
+                continue
             with g.subgraph(name="cluster_" + self.vid(("scope", path))) as sub:
                 if path == "(shared)":
                     sub.attr(label="<shared by every step>", style="rounded,filled", color="#9e9e9e",

@@ -47,7 +47,10 @@ def test_nested_scopes_become_nested_clusters_in_time_order():
     for t in range(11):
         with mg.name_scope(f"t{t}"):
             state = cell(mg.randn(1, 2), state)
-    source = viz.to_dot(state[0].sum(), collapse=2).source
+    source = viz.to_dot(state[0].sum(), collapse=2).source  # each step's cell is one box named for its step
+    assert re.findall(r"<b>t(\d+) / lstm_cell</b>", source) == [str(t) for t in range(11)]
+    assert "label=<t" not in source  # no cluster around a lone box
+    source = viz.to_dot(state[0].sum(), collapse=3).source
     labels = [line.split("<")[1].split(">")[0] for line in source.splitlines() if "label=<t" in line]
     assert labels == [f"t{t}" for t in range(11)]
     full = viz.to_dot(state[0].sum(), max_nodes=10_000).source
@@ -301,7 +304,7 @@ def step_boxes(source, program):
     """Time step -> (mean x, mean y) of its vertices in the rendered SVG."""
     boxes = {}
     for _, tip, x, y in svg_items(source, program):
-        match = re.search(r"scope: t(\d+)/", tip or "")
+        match = re.search(r"scope: (?:\S*/)?t(\d+)(?:/|$)", tip or "", re.M)
         if match:
             boxes.setdefault(int(match.group(1)), []).append((x, y))
     return {t: np.mean(v, axis=0) for t, v in boxes.items()}
@@ -320,3 +323,15 @@ def test_rendered_time_steps_stand_side_by_side_in_time_order(program, leaves):
     xs, ys = [boxes[t][0] for t in range(1, 10)], [boxes[t][1] for t in range(1, 10)]
     assert all(a < b for a, b in zip(ys, ys[1:])), ys  # one row per step, time running down (SVG y grows down)
     assert max(xs) - min(xs) < 1, xs
+
+
+@pytest.mark.parametrize("program", renderers())
+@pytest.mark.parametrize("collapse", [2, 3])
+def test_collapsed_steps_run_left_to_right(program, collapse):
+    lstm = nn.LSTM(1, 4, rng=np.random.default_rng(0))
+    out, _ = lstm(mg.randn(12, 2, 1, rng=np.random.default_rng(1)))
+    source = viz.to_dot(out[-1].sum(), params=dict(lstm.named_parameters()), collapse=collapse).source
+    boxes = step_boxes(source, program)
+    assert sorted(boxes) == list(range(12))
+    xs = [boxes[t][0] for t in range(12)]
+    assert all(a < b for a, b in zip(xs, xs[1:])), xs
