@@ -205,11 +205,7 @@ class _Builder:
         self.digraph = None
 
     def vid(self, key):
-        return self.ids.setdefault(key, f"n{len(self.ids):04d}")  # padded: some layouts order vertices by name
-
-    def known(self, node):
-        """The gradient norm of ``node``, or None: not computed, or freed by backward()."""
-        return self.norms.get(node)
+        return self.ids.setdefault(key, f"n{len(self.ids)}")
 
     def fill(self, node, norm, default):
         if not self.show_grad:
@@ -350,7 +346,7 @@ class _Builder:
         return len(self._readers.get(node, set()) - {None}) > 1
 
     def add_vertex(self, node):
-        norm = self.known(node)
+        norm = self.norms.get(node)  # None: not computed, or freed by backward()
         output = self.graph.output_of.get(node)
         mark = dict(color=OUTPUT, penwidth="3") if output is not None else {}
         vertex = self.vid(node)

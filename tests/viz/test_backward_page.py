@@ -2,7 +2,6 @@ import math
 import os
 import pathlib
 import re
-import shutil
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """Notebooks, run the way people run them: nbclient driving a real ipykernel, with no system `dot` on PATH."""
 import os
-import shutil
 import sys
 
 import pytest
