@@ -300,7 +300,7 @@ class _Builder:
         rows = self.step_rows(edges) if self.unrolled else []
         for row in rows:
             g.body.append("\t{rank=same; " + "; ".join(row) + "}\n")
-        # Steps drawn as one vertex each form a chain, which runs left to right by itself.
+        # A chain of steps left without a row runs left to right by itself.
         self.rankdir = self.rankdir or ("LR" if self.unrolled and not rows else "TB")
         g.graph_attr.update(rankdir=self.rankdir, **({"newrank": "true"} if rows else {}))  # printed first
         if self.show_grad:
@@ -311,7 +311,8 @@ class _Builder:
     def step_rows(self, edges):
         """Rows of vertices to keep level, one per position in the cell: step t's k-th ``mul`` in ``cell``
         beside every other step's, so the steps stand side by side as aligned columns, in time order.
-        A row whose vertices feed each other (steps collapsed to one vertex) is left out."""
+        Steps collapsed to one vertex each make one row, a chain, except inside a cluster, where
+        graphviz-pure does not keep a chain of same-rank vertices in order: that row is left out."""
         rows, seen, count = {}, set(), {}
         for node in self.graph.nodes:
             t, vertex = _step(node), self.vertex_of(node)
@@ -326,9 +327,26 @@ class _Builder:
         level = []
         for row in rows.values():
             members = [row[t] for t in sorted(row)]
-            if len(members) > 1 and not any((a, b) in edges for a in members for b in members):
+            chained = any((a, b) in edges for a in members for b in members)
+            if len(members) > 1 and not (chained and any(self.clustered(v) for v in members)):
                 level.append(members)
         return level
+
+    def inside(self, scope):
+        """The (vertex, attributes) drawn anywhere inside the cluster of ``scope``."""
+        return [v for s, vs in self.scoped.items() if s == scope or s.startswith(scope + "/") for v in vs]
+
+    def lone(self, scope):
+        """True when the cluster of ``scope`` would hold a single collapsed-scope box: it is not drawn."""
+        inside = self.inside(scope)
+        return len(inside) == 1 and inside[0][1]["shape"] == "box3d"
+
+    def clustered(self, vertex):
+        """True when ``vertex`` is drawn inside some cluster."""
+        scope = next(s for s, vs in self.scoped.items() if any(v == vertex for v, _ in vs))
+        while scope and self.lone(scope):
+            scope = "/".join(scope.split("/")[:-1])
+        return bool(scope)
 
     def vertex_of(self, node):
         group = self.graph.group(node)
@@ -383,11 +401,11 @@ class _Builder:
                            if s and (not prefix or s.startswith(prefix + "/"))}, key=_natural)
         for child in children:
             path = f"{prefix}/{child}" if prefix else child
-            inside = [v for s, vs in self.scoped.items() if s == path or s.startswith(path + "/") for v in vs]
-            if len(inside) == 1 and inside[0][1]["shape"] == "box3d":
+            if self.lone(path):
                 # A cluster around one collapsed scope says nothing its label does not, and sibling
                 # clusters in a chain defeat graphviz-pure's ranking: draw the vertex bare.
-                g.node(inside[0][0], **inside[0][1])
+                vertex, attrs = self.inside(path)[0]
+                g.node(vertex, **attrs)
                 continue
             with g.subgraph(name="cluster_" + self.vid(("scope", path))) as sub:
                 if path == "(shared)":

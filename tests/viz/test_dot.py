@@ -335,3 +335,14 @@ def test_collapsed_steps_run_left_to_right(program, collapse):
     assert sorted(boxes) == list(range(12))
     xs = [boxes[t][0] for t in range(12)]
     assert all(a < b for a, b in zip(xs, xs[1:])), xs
+
+
+@pytest.mark.parametrize("program", renderers())
+@pytest.mark.parametrize("collapse", [1, 2])
+def test_steps_collapsed_to_one_box_each_make_one_row_in_time_order(program, collapse):
+    cell, loss = unrolled_lstm(12)
+    source = viz.to_dot(loss, params=dict(cell.named_parameters()), collapse=collapse).source
+    boxes = step_boxes(source, program)
+    xs, ys = [boxes[t][0] for t in range(12)], [boxes[t][1] for t in range(12)]
+    assert all(a < b for a, b in zip(xs, xs[1:])), xs
+    assert max(ys) - min(ys) < 1, ys
