@@ -13,8 +13,9 @@ def reshape(a, shape):
 @primitive("transpose")
 def transpose(a, axes):
     """y = a.transpose(axes);  da = g.transpose(inverse(axes))"""
-    inverse = None if axes is None else tuple(np.argsort(axes))
-    return a.transpose(axes), lambda g: (g.transpose(inverse),)
+    y = a.transpose(axes)  # NumPy checks the axes
+    inverse = None if axes is None else tuple(np.argsort([i % a.ndim for i in axes]))
+    return y, lambda g: (g.transpose(inverse),)
 
 
 @primitive("getitem")
