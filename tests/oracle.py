@@ -45,6 +45,7 @@ class NP:
     transpose = staticmethod(lambda x, axes=None: np.transpose(x, axes))
     reshape = staticmethod(lambda x, shape: np.reshape(x, shape))
     getitem = staticmethod(lambda x, index: x[index])
+    flip_last = staticmethod(lambda x: x[..., ::-1])
     concat = staticmethod(lambda xs, axis=0: np.concatenate(xs, axis=axis))
     stack = staticmethod(lambda xs, axis=0: np.stack(xs, axis=axis))
     split = staticmethod(_np_split)
@@ -66,6 +67,7 @@ class MG:
     transpose = staticmethod(lambda x, axes=None: x.transpose(*axes) if axes is not None else x.transpose())
     reshape = staticmethod(lambda x, shape: x.reshape(shape))
     getitem = staticmethod(lambda x, index: x[index])
+    flip_last = staticmethod(lambda x: x[..., ::-1])
     concat = staticmethod(lambda xs, axis=0: mg.concat(xs, axis=axis))
     stack = staticmethod(lambda xs, axis=0: mg.stack(xs, axis=axis))
     split = staticmethod(lambda x, cuts, axis: mg.split(x, cuts, axis=axis))
@@ -92,6 +94,7 @@ if torch is not None:
         transpose = staticmethod(lambda x, axes=None: x.permute(tuple(reversed(range(x.ndim))) if axes is None else axes))
         reshape = staticmethod(lambda x, shape: x.reshape(shape))
         getitem = staticmethod(lambda x, index: x[index])
+        flip_last = staticmethod(lambda x: torch.flip(x, (-1,)))
         concat = staticmethod(lambda xs, axis=0: torch.cat(list(xs), dim=axis))
         stack = staticmethod(lambda xs, axis=0: torch.stack(list(xs), dim=axis))
         split = staticmethod(lambda x, cuts, axis: torch.tensor_split(x, list(cuts), dim=axis))
@@ -181,3 +184,33 @@ def check(fn, arrays, oracle="fd", seed=0, forward_only=False):
             f"input {k}: grad {got.dtype}{got.shape} for a {x.dtype}{x.shape} input")
         assert_allclose(got, e, rtol=rtol, atol=atol, err_msg=f"gradient of input {k} differs from the {oracle} oracle")
     return outs
+
+
+def _unary_step(ns, name, x):
+    if name == "exp_tanh":
+        return ns.exp(ns.tanh(x))
+    if name == "square":
+        return x ** 2
+    if name == "relu_shift":
+        return ns.relu(x + 0.3137)  # shifted off the kink at 0
+    if name == "flip":
+        return ns.flip_last(x) if x.ndim else x
+    if name == "sum_keep":
+        return ns.sum(x, axis=-1, keepdims=True) if x.ndim else x
+    if name == "scale":
+        return 0.5 * x
+    return -x if name == "neg" else getattr(ns, name)(x)
+
+
+def run_program(ns, program, *xs):
+    """Run a program from strategies.programs; returns every value (inputs first), so any can be an output."""
+    values = list(xs)
+    for name, *args in program:
+        a = values[args[0]]
+        if len(args) == 1:
+            values.append(_unary_step(ns, name, a))
+            continue
+        b = values[args[1]]
+        values.append({"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
+                       "div_pos": lambda: a / (ns.sigmoid(b) + 0.5)}[name]())
+    return values

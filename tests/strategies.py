@@ -164,3 +164,22 @@ def index_chains(draw, shape, max_len=2):
         chain.append(index)
         shape = np.empty(shape)[index].shape
     return chain
+
+
+# -- compositions ------------------------------------------------------------------------------
+UNARY_STEPS = ["tanh", "sigmoid", "neg", "exp_tanh", "square", "relu_shift", "flip", "sum_keep", "scale"]
+BINARY_STEPS = ["add", "sub", "mul", "div_pos"]
+
+
+@st.composite
+def programs(draw, n_inputs, max_steps=6):
+    """A random straight-line program over ``n_inputs`` broadcastable inputs: each step applies a unary
+    step to, or combines two of, the values so far (inputs and earlier results); see oracle.run_program."""
+    steps = []
+    for k in range(draw(st.integers(1, max_steps))):
+        n = n_inputs + k
+        if draw(st.booleans()):
+            steps.append((draw(st.sampled_from(UNARY_STEPS)), draw(st.integers(0, n - 1))))
+        else:
+            steps.append((draw(st.sampled_from(BINARY_STEPS)), draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
+    return steps
