@@ -60,7 +60,7 @@ def _numeric_jacobian(fn, inputs, i, eps):
             return np.concatenate([o.data.ravel() for o in _outputs(fn(*inputs))])
 
     cols = _central_differences(inputs[i].data, flat_outputs, eps)
-    return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+    return np.stack(cols, axis=1) if cols else np.zeros((flat_outputs().size, 0))  # an empty input: no columns
 
 
 def _analytic_jacobian(outs, inputs, i):
@@ -75,7 +75,7 @@ def _analytic_jacobian(outs, inputs, i):
             seed = np.zeros_like(o.data)
             seed[j] = 1
             rows.append(grad(o, [x], seed, retain_graph=True)[0].ravel())
-    return np.stack(rows, axis=0)
+    return np.stack(rows, axis=0) if rows else np.zeros((0, x.size))  # empty outputs: no rows
 
 
 def _describe(x, i):
