@@ -394,19 +394,19 @@ class Tensor:
     # -- reductions --------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False):
         """The sum over ``axis`` (all axes when None)."""
-        return apply(R.sum_, self, axis=_axis_arg(axis), keepdims=keepdims)
+        return apply(R.sum_, self, axis=_axis_arg(axis, self.ndim), keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
         """The mean over ``axis`` (all axes when None)."""
-        return apply(R.mean, self, axis=_axis_arg(axis), keepdims=keepdims)
+        return apply(R.mean, self, axis=_axis_arg(axis, self.ndim), keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
         """The maximum over ``axis``; tied maxima share the gradient equally."""
-        return apply(R.max_, self, axis=_axis_arg(axis), keepdims=keepdims)
+        return apply(R.max_, self, axis=_axis_arg(axis, self.ndim), keepdims=keepdims)
 
     def logsumexp(self, axis=None, keepdims=False):
         """log(sum(exp(self), axis)), computed without overflow."""
-        return apply(R.logsumexp, self, axis=_axis_arg(axis), keepdims=keepdims)
+        return apply(R.logsumexp, self, axis=_axis_arg(axis, self.ndim), keepdims=keepdims)
 
 
 def _shape_arg(shape):
@@ -425,7 +425,9 @@ def _axis_index(axis, ndim, what):
     return axis % ndim
 
 
-def _axis_arg(axis):
+def _axis_arg(axis, ndim):
+    if ndim == 0 and (axis == 0 or axis == -1):  # a 0-d tensor's only "axis", as torch and numpy.sum allow
+        return None
     return tuple(axis) if isinstance(axis, list) else axis
 
 

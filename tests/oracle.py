@@ -21,10 +21,15 @@ ORACLES = ["fd"] + (["torch"] if torch is not None else [])
 
 
 def _logsumexp(x, axis=None, keepdims=False):
+    axis = _ax(x, axis)
     m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     m = np.where(np.isfinite(m), m, 0)
     y = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return y if keepdims else np.squeeze(y, axis=axis)
+
+
+def _ax(x, axis):
+    return None if x.ndim == 0 and axis in (0, -1) else axis  # NumPy's sum allows these on 0-d, its mean does not
 
 
 def _np_split(x, cuts, axis):
@@ -38,9 +43,9 @@ class NP:
     exp, log, sqrt, tanh = np.exp, np.log, np.sqrt, np.tanh
     sigmoid = staticmethod(lambda x: 1 / (1 + np.exp(-x)))
     relu = staticmethod(lambda x: np.maximum(x, 0))
-    sum = staticmethod(lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims))
-    mean = staticmethod(lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims))
-    max = staticmethod(lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims))
+    sum = staticmethod(lambda x, axis=None, keepdims=False: np.sum(x, axis=_ax(x, axis), keepdims=keepdims))
+    mean = staticmethod(lambda x, axis=None, keepdims=False: np.mean(x, axis=_ax(x, axis), keepdims=keepdims))
+    max = staticmethod(lambda x, axis=None, keepdims=False: np.max(x, axis=_ax(x, axis), keepdims=keepdims))
     logsumexp = staticmethod(_logsumexp)
     transpose = staticmethod(lambda x, axes=None: np.transpose(x, axes))
     reshape = staticmethod(lambda x, shape: np.reshape(x, shape))

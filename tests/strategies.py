@@ -69,8 +69,8 @@ def scalars():
 @st.composite
 def axes(draw, ndim):
     """A reduction's ``axis``: None, one axis (maybe negative), or a tuple of distinct axes (maybe negative)."""
-    if ndim == 0:
-        return draw(st.sampled_from([None, ()]))
+    if ndim == 0:  # NumPy (and torch) let a 0-d array take axis 0 or -1
+        return draw(st.sampled_from([None, (), 0, -1]))
     one = st.integers(-ndim, ndim - 1)
     several = st.lists(st.integers(0, ndim - 1), unique=True, max_size=ndim).flatmap(
         lambda ax: st.tuples(*[st.sampled_from([a, a - ndim]) for a in ax]))
@@ -94,10 +94,10 @@ def split_points(draw, length):
 @st.composite
 def int_arrays(draw, n, max_len=4):
     """An integer index array into an axis of length ``n``: repeats, negatives, 0-d to 2-d."""
+    form = draw(st.sampled_from(["1d", "2d", "0d"]))
     if n == 0:
         return np.zeros((0,), dtype=np.intp)
     ints = st.integers(-n, n - 1)
-    form = draw(st.sampled_from(["1d", "2d", "0d"]))
     if form == "0d":
         return np.array(draw(ints))
     if form == "2d":
@@ -143,7 +143,7 @@ def indices(draw, shape):
             if isinstance(last, np.ndarray):
                 last = np.broadcast_to(last, np.broadcast(first, last).shape) if _broadcasts(first, last) else slice(1)
             return (first, middle, last)
-        return (first, middle) if draw(st.booleans()) else (slice(None), first)
+        return (first, middle) if draw(st.booleans()) else (slice(None), draw(int_arrays(shape[1])))
     return draw(basic_indices(shape, min_dims=0, allow_newaxis=True, allow_ellipsis=True))
 
 

@@ -263,3 +263,72 @@ def test_single_elements_backward(data):
     expected = np.zeros(x.shape)
     expected[index] = 3
     np.testing.assert_array_equal(t.grad, expected)
+
+
+# -- factories and functional forms -----------------------------------------------------------------
+@given(shape=S.shapes(), dtype=st.none() | S.float_dtypes, data=st.data())
+def test_factories_match_numpy(shape, dtype, data):
+    expected_dtype = mg.get_default_dtype() if dtype is None else np.dtype(dtype)
+    for make, fill in ((mg.zeros, 0), (mg.ones, 1)):
+        for t in (make(*shape, dtype=dtype), make(shape, dtype=dtype)):
+            assert t.shape == shape and t.dtype == expected_dtype and np.all(t.data == fill)
+    x = data.draw(S.arrays(shape, "real", data.draw(S.float_dtypes)))
+    for like, fill in ((mg.zeros_like, 0), (mg.ones_like, 1)):
+        t = like(mg.tensor(x))
+        assert t.shape == x.shape and t.dtype == x.dtype and np.all(t.data == fill)
+    r = mg.randn(*shape, rng=np.random.default_rng(3), dtype=dtype)
+    np.testing.assert_array_equal(r.data, np.random.default_rng(3).standard_normal(shape).astype(expected_dtype))
+
+
+@given(st.integers(-5, 5), st.integers(-5, 5) | st.none(), st.sampled_from([1, 2, -1, 0.5, -0.5]))
+def test_arange_matches_numpy_and_torch_dtypes(start, stop, step):
+    args = (start,) if stop is None else (start, stop, step)
+    t = mg.arange(*args)
+    floats = any(isinstance(v, float) for v in args)
+    np.testing.assert_allclose(t.data, np.arange(*args))
+    assert t.dtype == (mg.get_default_dtype() if floats else np.int64)
+    if torch is not None and t.size:  # torch refuses an empty range that NumPy (and minigrad) give
+        assert str(torch.arange(*args).dtype)[6:] == t.dtype.name
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "tanh", "sigmoid", "relu"])
+@given(data=st.data())
+def test_functional_forms_take_tensors_arrays_and_lists(name, data):
+    x = data.draw(S.arrays(None, "positive"))
+    f = getattr(mg, name)
+    expected = getattr(NP, name)(x)
+    np.testing.assert_allclose(f(mg.tensor(x)).data, expected, rtol=1e-12)
+    np.testing.assert_allclose(f(x).data, expected, rtol=1e-12)
+    assert f(x.tolist()).dtype == mg.get_default_dtype() if x.size else True
+
+
+@given(data=st.data())
+def test_backward_refuses_a_grad_of_the_wrong_shape_changing_nothing(data):
+    shape = data.draw(S.shapes())
+    x = mg.tensor(data.draw(S.arrays(shape)), requires_grad=True)
+    y = x * 2
+    wrong = data.draw(S.shapes().filter(lambda s: s != shape))
+    with pytest.raises(ValueError, match="grad"):
+        y.backward(np.ones(wrong))
+    if x.size != 1:
+        with pytest.raises(RuntimeError, match="single-element"):
+            y.backward()
+    assert x.grad is None
+    y.backward(np.ones(shape))
+    np.testing.assert_array_equal(x.grad, np.full(shape, 2.0))
+
+
+@given(data=st.data())
+def test_out_of_range_axes_are_refused_naming_the_axis(data):
+    x = mg.tensor(data.draw(S.arrays(data.draw(S.shapes(min_side=1)))), requires_grad=True)
+    n = max(x.ndim, 1)  # NumPy lets a 0-d array take axis 0 or -1 (an int, not a tuple)
+    bad = data.draw(st.sampled_from([n, -n - 1, n + 2]))
+    method = data.draw(st.sampled_from(["sum", "mean", "max", "logsumexp"]))
+    axis = data.draw(st.sampled_from([bad, (bad,), (0, bad)] if x.ndim else [bad]))
+    with pytest.raises((ValueError, IndexError), match="axis"):
+        getattr(x, method)(axis=axis)
+    join = data.draw(st.sampled_from([mg.stack, mg.concat] if x.ndim else [mg.stack]))
+    n = x.ndim + (join is mg.stack)  # stack has one axis more to choose from
+    with pytest.raises((ValueError, IndexError), match="axis"):
+        join([x, x], axis=data.draw(st.sampled_from([n, -n - 1, n + 3])))
+    assert x.grad is None

@@ -28,8 +28,9 @@ def getitem(a, index):
 @primitive("concat")
 def concat(*arrays, axis):
     """y = concatenate(arrays, axis);  d(arrays) = split(g) at the pieces' boundaries"""
+    y = np.concatenate(arrays, axis=axis)  # NumPy checks the axis
     cuts = np.cumsum([x.shape[axis] for x in arrays[:-1]])
-    return np.concatenate(arrays, axis=axis), lambda g: tuple(np.split(g, cuts, axis=axis))
+    return y, lambda g: tuple(np.split(g, cuts, axis=axis))
 
 
 @primitive("stack")

@@ -16,8 +16,23 @@ from oracle import ORACLES, check
 
 @st.composite
 def binary(draw, op, domain_b="real"):
-    """a op b over broadcast pairs, float32/float64 mixes, or with a Python/NumPy scalar on either side."""
-    form = draw(st.sampled_from(["tensors", "tensors", "scalar_right", "scalar_left"]))
+    """a op b over broadcast pairs, float32/float64 mixes, integer arrays, plain NumPy arrays (constants)
+    or Python/NumPy scalars on either side."""
+    form = draw(st.sampled_from(["tensors", "tensors", "scalar_right", "scalar_left", "array", "int_tensor"]))
+    if form in ("array", "int_tensor"):
+        sa, sb = draw(S.broadcast_pairs())
+        a = draw(S.arrays(sa, "positive" if op == "pow" else "real", draw(S.float_dtypes)))
+        c = draw(S.arrays(sb, "nonzero" if op in ("div", "pow") else "real"))
+        if op == "pow":
+            c = np.round(c)  # whole exponents for a positive base; a NumPy base stays positive below
+        if form == "int_tensor":  # an integer tensor: no gradient, NumPy's promotion
+            c = np.round(c * 2).astype(np.int64) if op not in ("div", "pow") else np.where(c > 0, 1, 2).astype(np.int64)
+            left = draw(st.booleans()) and op not in ("div", "pow")
+            return (lambda ns, y, x: op_fn(op)(x, y) if left else op_fn(op)(y, x)), [a, c], True
+        if draw(st.booleans()):
+            return (lambda ns, x: op_fn(op)(x, c)), [a], False  # torch mixes NumPy arrays its own way
+        base = np.abs(c) + 0.5 if op == "pow" else c
+        return (lambda ns, x: op_fn(op)(base, x)), [a], False
     if form == "tensors":
         sa, sb = draw(S.broadcast_pairs())
         a = draw(S.arrays(sa, "positive" if op == "pow" else "real", draw(S.float_dtypes)))
