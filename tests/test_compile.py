@@ -270,7 +270,7 @@ def test_bad_input_gets_the_eager_error():
     step(np.ones((5, 2, 3), np.float32), good)
     with pytest.raises(ValueError, match="expects inputs with 3 features"):
         step(np.ones((5, 2, 7), np.float32), good)
-    with pytest.raises(ValueError, match="initial state must have shape"):
+    with pytest.raises(ValueError, match="the h of hx must have shape"):
         step(np.ones((5, 2, 3), np.float32), (mg.zeros(1, 3, 4), mg.zeros(1, 3, 4)))
 
 

@@ -66,7 +66,7 @@ def div_vjp(g, saved, needs):
 
 @primitive("pow")
 def power(a, b):
-    """y = a ** b;  da = g * b * a ** (b - 1),  db = g * y * log(a)"""
+    """y = a ** b;  da = g * b * a ** (b - 1) (0 where b = 0),  db = g * y * log(a) (0 where a = 0, b >= 0)"""
     y = a**b
     return y, (a, b, y)
 
@@ -74,8 +74,9 @@ def power(a, b):
 @power.vjp
 def power_vjp(g, saved, needs):
     a, b, y = saved
-    da = g * b * a ** (b - 1) if needs[0] else None
-    db = g * y * np.log(a) if needs[1] else None
+    with np.errstate(divide="ignore", invalid="ignore"):  # the 0 ** -1 and log(0) that where() discards
+        da = g * np.where(b == 0, 0, b * a ** (b - 1)) if needs[0] else None
+        db = g * np.where((a == 0) & (b >= 0), 0, y * np.log(a)) if needs[1] else None
     return da, db
 
 

@@ -29,7 +29,8 @@ def sum_vjp(g, saved, needs):
 def mean(a, axis=None, keepdims=False):
     """y = mean(a, axis);  da = g broadcast to a.shape / n"""
     y = np.mean(a, axis=axis, keepdims=keepdims)
-    return y, (a.shape, axis, keepdims, a.size // max(y.size, 1))
+    n = a.size // max(y.size, 1) or 1  # n = 0 only for an empty input, whose gradient is empty
+    return y, (a.shape, axis, keepdims, n)
 
 
 @mean.vjp
@@ -55,7 +56,7 @@ def max_vjp(g, saved, needs):
 @primitive("logsumexp")
 def logsumexp(a, axis=None, keepdims=False):
     """y = log(sum(exp(a), axis));  da = g * exp(a - y)"""
-    m = np.max(a, axis=axis, keepdims=True)
+    m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)  # an empty sum: log 0 = -inf, as torch
     m = np.where(np.isfinite(m), m, 0)
     y_kept = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     y = y_kept if keepdims else np.squeeze(y_kept, axis=axis)

@@ -18,7 +18,8 @@ def reshape_vjp(g, shape, needs):
 @primitive("transpose")
 def transpose(a, axes):
     """y = a.transpose(axes);  da = g.transpose(inverse(axes))"""
-    return a.transpose(axes), None if axes is None else tuple(np.argsort(axes))
+    y = a.transpose(axes)  # NumPy checks the axes
+    return y, None if axes is None else tuple(np.argsort([i % a.ndim for i in axes]))
 
 
 @transpose.vjp
@@ -41,7 +42,8 @@ def getitem_vjp(g, saved, needs):
 @primitive("concat")
 def concat(*arrays, axis):
     """y = concatenate(arrays, axis);  d(arrays) = split(g) at the pieces' boundaries"""
-    return np.concatenate(arrays, axis=axis), (np.cumsum([x.shape[axis] for x in arrays[:-1]]), axis)
+    y = np.concatenate(arrays, axis=axis)  # NumPy checks the axis
+    return y, (np.cumsum([x.shape[axis] for x in arrays[:-1]]), axis)
 
 
 @concat.vjp
