@@ -1,4 +1,6 @@
 """Cells and sequence modules: gradcheck in float64, and equality with PyTorch where it is installed."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -104,6 +106,15 @@ def test_unbatched_input_and_bad_shapes():
 
 
 # -- PyTorch as the oracle ----------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _restore_torch_default_dtype():
+    """_torch() sets torch's default dtype to float64; put it back, so later tests see torch's own default."""
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_default_dtype(torch.float32)
+
+
 def _torch():
     t = pytest.importorskip("torch")
     t.set_default_dtype(t.float64)
