@@ -482,7 +482,15 @@ class _OutputNode(Node):
 
 
 class Compiled:
-    """A traced-and-replayed version of ``fn``; made by :func:`compile`."""
+    """A traced-and-replayed version of ``fn``, made by :func:`compile`; call it as ``fn``.
+
+    ``traces`` counts the traces so far; ``plan`` is the :class:`Plan` used last (``print(plan)``
+    lists its steps), ``code`` its generated forward, ``plan.backward_code`` its backward(s).
+
+    >>> step = minigrad.compile(lambda x: (x * x).sum())
+    >>> step(minigrad.ones(3, requires_grad=True)).item(), step.traces
+    (3.0, 1)
+    """
 
     def __init__(self, fn, check=False):
         self.fn = fn
@@ -520,7 +528,7 @@ class Compiled:
     def _trace(self, args, kwargs, flat, key):
         if self.traces >= WARN_AFTER and self._last_key is not None:
             warnings.warn(
-                f"compile: {self.fn.__name__} is traced again ({self.traces + 1} traces); what changed since the last "
+                f"compile: {getattr(self.fn, '__name__', type(self.fn).__name__)} is traced again ({self.traces + 1} traces); what changed since the last "
                 f"call: {_what_changed(self._last_key[0], key[0]) if self._last_key[1] == key[1] else 'grad mode'}. "
                 "Each new signature costs a trace; keep shapes, dtypes and non-Tensor arguments fixed",
                 stacklevel=3,
@@ -532,7 +540,7 @@ class Compiled:
         finally:
             state.trace = None
         outputs, rebuild = _flatten_outputs(result)
-        self.cache[key] = Plan(recorder, flat, outputs, rebuild, getattr(self.fn, "__name__", "fn"))
+        self.cache[key] = Plan(recorder, flat, outputs, rebuild, getattr(self.fn, "__name__", type(self.fn).__name__))
         self._last_key = key
         self.traces += 1
         while len(self.cache) > CACHE_SIZE:
