@@ -5,9 +5,10 @@ How the docs show printed output (the convention every page follows):
 - On a page where some Python block prints, every Python block is executed by markdown-exec when
   the site is built, in one session per page, and the source is shown above its output:
 
-      ```python exec="on" source="above" session="<page>" result="text"    (a block that prints)
+      ```python exec="on" source="block" session="<page>" result="text"    (a block that prints)
       ```python exec="on" source="above" session="<page>"                  (a block that doesn't)
 
+  ("block" puts the output in Material's result box under the source; a silent block has no box.)
   `<page>` is the file name without `.md`, dots made dashes (`lstm-from-primitives-zh`).  The output
   is never pasted by hand, so it cannot drift from the code.  The build runs in a scratch directory
   (docs/hooks/build_in_tmp.py), so blocks may write files.  A block that needs torch guards itself
@@ -67,8 +68,8 @@ def test_code_blocks_run(page, tmp_path, monkeypatch):
 def test_pages_that_print_show_the_output_of_a_real_run(page):
     for k, (lang, attrs, body) in enumerate(b for b in fences(page) if b[0] == "python"):
         expected = {"exec": "on", "source": "above", "session": page_id(page)}
-        if "print(" in body:
-            expected["result"] = "text"
+        if "print(" in body:  # the source, then Material's result box holding the output
+            expected.update(source="block", result="text")
         assert attrs == expected, (
             f"{rel(page)}, python block {k + 1}: its fence should read "
             f"```python {' '.join(f'{a}={v!r}'.replace(chr(39), chr(34)) for a, v in expected.items())}"
