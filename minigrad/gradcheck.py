@@ -7,7 +7,7 @@ from .tensor import Tensor, grad
 
 
 class GradcheckError(AssertionError):
-    """Raised by :func:`gradcheck` when an analytic gradient disagrees with the numeric one."""
+    """Raised by `gradcheck` when an analytic gradient disagrees with the numeric one."""
 
 
 def _outputs(result):
@@ -86,12 +86,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """Compare ``fn``'s analytic Jacobian with central finite differences, for each input that requires grad.
 
     ``fn`` maps the input Tensors to a Tensor (or a tuple of Tensors) of any shape.  Inputs must be
-    float64.  On a mismatch it raises :class:`GradcheckError` (or returns False) with the worst element,
+    float64.  On a mismatch it raises `GradcheckError` (or returns False) with the worst element,
     and names the first recorded op whose own gradient is wrong, with its name scope.
 
-    >>> x = minigrad.tensor(np.random.rand(3), dtype=np.float64, requires_grad=True)
-    >>> minigrad.gradcheck(lambda x: (x * x).tanh(), (x,))
-    True
+    Examples:
+        >>> x = minigrad.tensor(np.random.rand(3), dtype=np.float64, requires_grad=True)
+        >>> minigrad.gradcheck(lambda x: (x * x).tanh(), (x,))
+        True
     """
     inputs = _checked_inputs(inputs)
     outs = _outputs(fn(*inputs))
