@@ -9,6 +9,7 @@ import functools
 import glob
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -125,6 +126,11 @@ def test_page_reads_well_in_a_browser(chromium_browser, site, screenshots, path,
             assert literal not in prose, f"{where}: {literal!r} shows as text outside code: ...{prose[prose.find(literal) - 80:][:200]}..."
         lang = page.evaluate("document.documentElement.lang")
         assert lang == ("zh" if path.startswith("zh/") else "en"), f"{where}: <html lang={lang!r}>"
+        if path.startswith("zh/"):
+            font = page.evaluate("getComputedStyle(document.body).fontFamily")
+            assert "Noto Sans CJK SC" in font and "PingFang SC" in font, f"{where}: no CJK font named: {font}"
+            ids = page.eval_on_selector_all("article [id]", "els => els.map(e => e.id)")
+            assert not [i for i in ids if re.fullmatch(r"_?\d*", i)], f"{where}: unreadable anchors {ids}"
         if "\\(" in open(_source(path), encoding="utf-8").read():
             assert page.locator(".katex").count() > 0, f"{where}: the math was not typeset"
     finally:
