@@ -12,7 +12,8 @@ def save_checkpoint(path, model=None, optimizer=None, step=None, **extra):
     which drives dropout and ``randn``) and ``extra.<name>`` for each extra number or array.
 
     Examples:
-        >>> minigrad.save_checkpoint("run.npz", model=model, optimizer=opt, step=100, best_loss=0.31)
+        >>> minigrad.save_checkpoint("run.npz", model=model, optimizer=opt, step=100,
+        ...                          best_loss=0.31)
     """
     arrays = {"rng": get_rng_state()}
     if model is not None:

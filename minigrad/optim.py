@@ -49,7 +49,9 @@ class Optimizer:
         not been updated yet has no entry in ``state``, and Adam's ``step`` is a float, as in torch.
 
         Examples:
-            >>> opt.state_dict()   # {"state": {0: {"step": 3.0, "exp_avg": ..., "exp_avg_sq": ...}}, "param_groups": [{"lr": 0.001, ...}]}
+            >>> opt.state_dict()
+            {"state": {0: {"step": 3.0, "exp_avg": ..., "exp_avg_sq": ...}},
+             "param_groups": [{"lr": 0.001, ...}]}
         """
         state = {k: {name: float(value) if name == "step" else value.copy() for name, value in s.items()}
                  for k, s in enumerate(self.state) if s}
@@ -212,7 +214,8 @@ def flatten_state_dict(state_dict):
     """An optimizer's state_dict as flat keys and arrays, which `minigrad.save` writes.
 
     Examples:
-        >>> flat = flatten_state_dict(opt.state_dict())   # {"state.0.step": array(3), "param_groups.0.lr": array(0.01), ...}
+        >>> flat = flatten_state_dict(opt.state_dict())
+        >>> flat   # {"state.0.step": array(3), "param_groups.0.lr": array(0.01), ...}
         >>> minigrad.save(flat, "adam.npz")
     """
     flat = {}

@@ -51,7 +51,9 @@ def get_rng_state():
 
     Examples:
         >>> state = minigrad.get_rng_state()
-        >>> a = minigrad.randn(3); minigrad.set_rng_state(state); b = minigrad.randn(3)   # b equals a
+        >>> a = minigrad.randn(3)
+        >>> minigrad.set_rng_state(state)
+        >>> b = minigrad.randn(3)   # b equals a
     """
     s = _rng.bit_generator.state
     words = divmod(s["state"]["state"], 2**64) + divmod(s["state"]["inc"], 2**64) + (s["has_uint32"], s["uinteger"])

@@ -46,3 +46,5 @@ def test_public_names_have_docstrings_the_reference_renders(name, obj):
         if line.lstrip().startswith(">>>"):
             assert any(l.strip() in ("Examples:", "Example:") for l in lines[:k]), \
                 f"{name}: put the >>> lines under an 'Examples:' section, or they render as run-together quotes"
+        if line.lstrip().startswith((">>>", "... ")):
+            assert len(line.strip()) <= 88, f"{name}: wrap this example line at 88 characters: {line.strip()}"

@@ -152,7 +152,8 @@ def to_dot(outputs, *, params=None, show_grad=False, show_data=False, collapse=N
     left to right, the weights the steps share drawn once above them; with "LR", one row per step.
 
     Examples:
-        >>> dot = to_dot(loss, params=dict(model.named_parameters()), show_grad=True, rankdir="LR")
+        >>> params = dict(model.named_parameters())
+        >>> dot = to_dot(loss, params=params, show_grad=True, rankdir="LR")
     """
     return _build(outputs, params=params, show_grad=show_grad, show_data=show_data, collapse=collapse,
                   max_nodes=max_nodes, leaves=leaves, rankdir=rankdir, stacklevel=3).digraph
