@@ -20,6 +20,10 @@ class Linear(Module):
 
     def forward(self, x):
         """`x @ weight.T + bias` for `x` of shape (..., in_features)."""
+        x = F.as_tensor(x, self.weight.dtype)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear expects an input with in_features={self.in_features} features in its last axis, "
+                             f"got shape {x.shape}")
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
@@ -40,6 +44,9 @@ class Embedding(Module):
         ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
         if ids.dtype.kind not in "iu":
             raise TypeError(f"Embedding takes integer ids, got dtype {ids.dtype}")
+        n = self.weight.shape[0]
+        if ids.size and (ids.min() < 0 or ids.max() >= n):
+            raise ValueError(f"Embedding ids must lie in [0, num_embeddings={n}), got {ids.min()} .. {ids.max()}")
         return self.weight[ids]
 
     def extra_repr(self):

@@ -84,7 +84,10 @@ class Scatter:
     def add_to(self, buffer):
         if self.how == "view":
             view = buffer[self.index]  # basic indexing: a view, added into in one pass
-            np.add(view, self.value, out=view)
+            if type(view) is np.ndarray:
+                np.add(view, self.value, out=view)
+            else:  # one element (x[0] of a vector, x[()] of a 0-d array) is a NumPy scalar, not a view
+                buffer[self.index] += self.value
         elif self.how == "repeats":
             np.add.at(buffer, self.index, self.value)  # an index may repeat: every copy adds
         else:
