@@ -1,12 +1,12 @@
 """The recorded graph and the backward pass.
 
 Every op that runs while grad mode is on and some input requires grad records
-a :class:`Node`: which op, in which name scope, its parent nodes and what the
+a `Node`: which op, in which name scope, its parent nodes and what the
 op's forward saved for its backward.  A leaf tensor that requires grad gets a
-:class:`LeafNode`, where its gradient is accumulated.  Every node also gets a
+`LeafNode`, where its gradient is accumulated.  Every node also gets a
 sequence number when it is recorded; backward visits the nodes newest first
 (without recursion), calls each op's ``backward(g, saved, needs)``, and frees
-the saved values once used, unless ``retain_graph``.  :func:`add_grad` is the
+the saved values once used, unless ``retain_graph``.  `add_grad` is the
 one rule for adding gradients, shared with ``minigrad.compile``'s replay.
 """
 import functools
@@ -143,8 +143,9 @@ class enable_grad(_GradMode):
 class detect_anomaly(_GradMode):
     """Raise as soon as backward produces NaN or inf, naming the op and scope it came from.
 
-    >>> with minigrad.detect_anomaly():
-    ...     loss.backward()
+    Examples:
+        >>> with minigrad.detect_anomaly():
+        ...     loss.backward()
     """
 
     flag, value = "anomaly", True
@@ -167,8 +168,9 @@ def is_grad_enabled():
 class name_scope:
     """Tag every op recorded inside with a scope path; scopes nest as ``outer/inner``.
 
-    >>> with minigrad.name_scope("lstm_cell"), minigrad.name_scope("forget_gate"):
-    ...     f = (x @ w).sigmoid()      # recorded in scope "lstm_cell/forget_gate"
+    Examples:
+        >>> with minigrad.name_scope("lstm_cell"), minigrad.name_scope("forget_gate"):
+        ...     f = (x @ w).sigmoid()      # recorded in scope "lstm_cell/forget_gate"
     """
 
     def __init__(self, name):

@@ -1,7 +1,7 @@
 """The Tensor front end: a NumPy array plus what backward needs, and the factories.
 
 Each operator method is one line that hands its arrays to a primitive through
-:func:`apply`; the primitives themselves live in :mod:`minigrad.ops`.
+`apply`; the primitives themselves live in `minigrad.ops`.
 """
 import numbers
 import operator
@@ -33,7 +33,8 @@ def get_default_dtype():
 def manual_seed(seed):
     """Seed the generator behind ``randn`` and the ``nn`` initialisers.
 
-    >>> minigrad.manual_seed(0)
+    Examples:
+        >>> minigrad.manual_seed(0)
     """
     random.set_default_rng(np.random.default_rng(seed))
 
@@ -46,8 +47,11 @@ def default_rng():
 def get_rng_state():
     """The state of the generator behind ``randn``, the ``nn`` initialisers and dropout: 6 uint64 words.
 
-    >>> state = minigrad.get_rng_state()
-    >>> a = minigrad.randn(3); minigrad.set_rng_state(state); b = minigrad.randn(3)   # b equals a
+    Examples:
+        >>> state = minigrad.get_rng_state()
+        >>> a = minigrad.randn(3)
+        >>> minigrad.set_rng_state(state)
+        >>> b = minigrad.randn(3)   # b equals a
     """
     s = default_rng().bit_generator.state
     words = divmod(s["state"]["state"], 2**64) + divmod(s["state"]["inc"], 2**64) + (s["has_uint32"], s["uinteger"])
@@ -55,9 +59,10 @@ def get_rng_state():
 
 
 def set_rng_state(state):
-    """Put the generator back in a state that :func:`get_rng_state` returned.
+    """Put the generator back in a state that `get_rng_state` returned.
 
-    >>> minigrad.set_rng_state(checkpoint["rng"])
+    Examples:
+        >>> minigrad.set_rng_state(checkpoint["rng"])
     """
     words = np.asarray(state)
     if words.shape != (6,) or words.dtype != np.uint64:
@@ -180,10 +185,11 @@ def _recorded(op, saved, parents, y, arrays, params):
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for reverse-mode gradients.
 
-    >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
-    >>> (x * x).sum().backward()
-    >>> x.grad
-    array([2., 4.], dtype=float32)
+    Examples:
+        >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        array([2., 4.], dtype=float32)
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_name", "_node", "__weakref__")
@@ -512,7 +518,8 @@ def stack(tensors, axis=0):
 def split(tensor, sections_or_indices, axis=0):
     """Cut a tensor into equal ``sections`` or at ``indices`` along ``axis``, as numpy.split.
 
-    >>> i, f = minigrad.split(gates, 2, axis=1)
+    Examples:
+        >>> i, f = minigrad.split(gates, 2, axis=1)
     """
     n = tensor.shape[_axis_index(axis, tensor.ndim, "split")]
     if isinstance(sections_or_indices, numbers.Integral):
@@ -549,7 +556,8 @@ def grad(output, inputs, grad_output=None, retain_graph=False):
     ``output`` does not depend on gets zeros (torch: ``allow_unused=True, materialize_grads=True``).
     ``inputs`` may be one tensor; the answer is always a list of new arrays, one per input.
 
-    >>> gs = minigrad.grad(loss, hidden_states)     # ||d loss / d h_t|| for every t
+    Examples:
+        >>> gs = minigrad.grad(loss, hidden_states)     # ||d loss / d h_t|| for every t
     """
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     for k, t in enumerate(inputs):

@@ -199,8 +199,9 @@ class RNNCell(_RNNMath, _Cell):
 class LSTMCell(_LSTMMath, _Cell):
     """torch.nn.LSTMCell from primitives: ``forward(x, (h, c)) -> (h', c')``, gate order (i, f, g, o).
 
-    >>> cell = LSTMCell(3, 5)
-    >>> h, c = cell(minigrad.randn(2, 3))
+    Examples:
+        >>> cell = LSTMCell(3, 5)
+        >>> h, c = cell(minigrad.randn(2, 3))
     """
 
 
@@ -322,8 +323,9 @@ class RNN(_RNNMath, _Sequence):
 class LSTM(_LSTMMath, _Sequence):
     """torch.nn.LSTM from primitives: ``output, (h_n, c_n) = lstm(x, (h_0, c_0))``, torch's state_dict keys.
 
-    >>> lstm = LSTM(8, 16, num_layers=2, bidirectional=True)
-    >>> out, (h, c) = lstm(minigrad.randn(5, 3, 8))     # out: (5, 3, 32)
+    Examples:
+        >>> lstm = LSTM(8, 16, num_layers=2, bidirectional=True)
+        >>> out, (h, c) = lstm(minigrad.randn(5, 3, 8))     # out: (5, 3, 32)
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,

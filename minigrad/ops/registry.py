@@ -10,7 +10,7 @@ A primitive is two plain NumPy functions, written side by side:
   when input ``i`` wants a gradient.
 
 Gradients may keep the broadcast shape; the engine reduces them with
-:func:`unbroadcast`.  No closure is made per call: eager mode keeps ``saved`` on
+`unbroadcast`.  No closure is made per call: eager mode keeps ``saved`` on
 the graph node, and ``minigrad.compile`` keeps it in its replay plan.
 """
 import inspect
@@ -74,8 +74,9 @@ def primitive(name):
 def unbroadcast(grad, shape):
     """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``.
 
-    >>> unbroadcast(np.ones((2, 3)), (3,))
-    array([2., 2., 2.])
+    Examples:
+        >>> unbroadcast(np.ones((2, 3)), (3,))
+        array([2., 2., 2.])
     """
     if grad.shape == shape:
         return grad
@@ -95,7 +96,7 @@ class Scatter:
 
     Indexing returns this instead of a padded copy, so the engine can add the
     gradients of many slices of one tensor (an LSTM's time steps, its gates)
-    into a single buffer.  ``how`` says how to add (see :func:`scatter_kind`).
+    into a single buffer.  ``how`` says how to add (see `scatter_kind`).
     """
 
     __slots__ = ("index", "value", "how")
