@@ -4,11 +4,11 @@ The first call for a signature (shapes, dtypes and requires_grad of the Tensor a
 grad mode, non-Tensor arguments by value) runs the function eagerly while a recorder notes
 every primitive it applies: which op, which values it read (arguments, leaves such as a
 module's weights, constants made inside), its params and its name scope.  From that list
-of steps, :class:`Plan` writes one Python function for the forward pass; later calls run it
+of steps, `Plan` writes one Python function for the forward pass; later calls run it
 on plain arrays, with no Tensor and no graph node per op.  The outputs are ordinary
 Tensors: their graph is one node for the whole call, whose backward runs a second generated
 function.  That one is written from the first backward through the plan, which the engine's
-own rules carry out (``op.backward`` and :func:`minigrad.engine.add_grad`) while noting which
+own rules carry out (``op.backward`` and `minigrad.engine.add_grad`) while noting which
 rule applied where; the code then applies the same rules in the same order, so every value
 is bit for bit the one eager mode computes.  Python control flow is frozen at trace time.
 """
@@ -127,7 +127,7 @@ class _Recorder:
         self.outs.append(out)
 
     def _param(self, value):
-        """A param as recorded: an argument's array inside it (an index) becomes an :class:`ArgRef`."""
+        """A param as recorded: an argument's array inside it (an index) becomes an `ArgRef`."""
         if type(value) is tuple:
             return tuple(self._param(v) for v in value)
         if isinstance(value, np.ndarray) and id(value) in self.arg_arrays:
@@ -468,7 +468,7 @@ _OUTPUT = Primitive("output", None, _output_backward)
 
 
 class _OutputNode(Node):
-    """The node of output ``k`` of a compiled call: its one parent is the call's :class:`_HubNode`."""
+    """The node of output ``k`` of a compiled call: its one parent is the call's `_HubNode`."""
 
     __slots__ = ("plan", "slot")
 
@@ -482,9 +482,9 @@ class _OutputNode(Node):
 
 
 class Compiled:
-    """A traced-and-replayed version of ``fn``, made by :func:`compile`; call it as ``fn``.
+    """A traced-and-replayed version of ``fn``, made by `compile`; call it as ``fn``.
 
-    ``traces`` counts the traces so far; ``plan`` is the :class:`Plan` used last (``print(plan)``
+    ``traces`` counts the traces so far; ``plan`` is the `Plan` used last (``print(plan)``
     lists its steps), ``code`` its generated forward, ``plan.backward_code`` its backward(s).
 
     >>> step = minigrad.compile(lambda x: (x * x).sum())
@@ -507,7 +507,7 @@ class Compiled:
 
     @property
     def plan(self):
-        """The most recently used :class:`Plan`."""
+        """The most recently used `Plan`."""
         return self.cache.get(self._last_key)
 
     def __call__(self, *args, **kwargs):
@@ -653,7 +653,7 @@ def compile(fn=None, *, check=False):
     The replay computes bit for bit what ``fn`` computes eagerly, forward and backward, without a
     Tensor or graph node per op.  Python control flow is frozen at the trace (as in torch.jit.trace):
     ``check=True`` (or a number of calls) re-runs ``fn`` eagerly on the first replays and raises
-    :class:`CompileCheckError` naming the first op whose result differs.  ``compiled.code`` is the
+    `CompileCheckError` naming the first op whose result differs.  ``compiled.code`` is the
     generated forward code.
 
     >>> lstm = minigrad.nn.LSTM(8, 16)

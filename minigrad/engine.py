@@ -278,7 +278,7 @@ def add_grad(total, owned, g, shape, dtype):
 
     ``total`` is None before the first gradient arrives.  An owned buffer is added into in
     place; one that is not (it may alias another array) is never written into.  Sparse
-    (:class:`Scatter`), weight-outer (:class:`Outer`) and multi-output (:class:`Part`)
+    (`Scatter`), weight-outer (`Outer`) and multi-output (`Part`)
     gradients are combined as their kinds allow; broadcast gradients are reduced.
     """
     if type(g) is Outer:
