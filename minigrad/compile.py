@@ -313,8 +313,8 @@ class Plan:
                 lines.append(f"    del {', '.join(map(_name, dead))}")
         outs = [ref(s) for s in self.out_slots]
         lines.append(f"    return [{', '.join(outs)}], [{', '.join(saved)}]")
-        code = (f"def forward(A, L):\n    # {self.fn_name}: {len(self.steps)} ops; A: the arguments' arrays, "
-                "L: the leaves' arrays, read afresh on every call\n" + "\n".join(lines) + "\n")
+        code = (f"def forward(A, L):\n    # {self.fn_name}: {len(self.steps)} ops. A: the arguments' arrays, "
+                "L: the leaves'\n" + "\n".join(lines) + "\n")
         exec(builtins.compile(code, f"<compiled {self.fn_name} forward>", "exec"), env)
         return code, env["forward"]
 
@@ -415,8 +415,8 @@ class Plan:
             lines.extend(after)
             lines.append(f"    del g{step.out}")
         lines.append("    return (" + "".join(f"g{s}, " if s in total else "None, " for s in self.input_slots) + ")")
-        code = (f"def backward(S, G):\n    # {self.fn_name}: S: the forward's saved values, G: the gradients of "
-                f"outputs {[k for k, p in enumerate(pattern) if p]}\n" + "\n".join(lines) + "\n")
+        code = (f"def backward(S, G):\n    # {self.fn_name}. S: the saved values, G: gradients of outputs "
+                f"{[k for k, p in enumerate(pattern) if p]}\n" + "\n".join(lines) + "\n")
         exec(builtins.compile(code, f"<compiled {self.fn_name} backward>", "exec"), env)
         self.backward_code[pattern] = code
         self._backward_fns[pattern] = env["backward"]
@@ -487,9 +487,10 @@ class Compiled:
     ``traces`` counts the traces so far; ``plan`` is the `Plan` used last (``print(plan)``
     lists its steps), ``code`` its generated forward, ``plan.backward_code`` its backward(s).
 
-    >>> step = minigrad.compile(lambda x: (x * x).sum())
-    >>> step(minigrad.ones(3, requires_grad=True)).item(), step.traces
-    (3.0, 1)
+    Examples:
+        >>> step = minigrad.compile(lambda x: (x * x).sum())
+        >>> step(minigrad.ones(3, requires_grad=True)).item(), step.traces
+        (3.0, 1)
     """
 
     def __init__(self, fn, check=False):
@@ -656,11 +657,12 @@ def compile(fn=None, *, check=False):
     `CompileCheckError` naming the first op whose result differs.  ``compiled.code`` is the
     generated forward code.
 
-    >>> lstm = minigrad.nn.LSTM(8, 16)
-    >>> step = minigrad.compile(lambda x: lstm(x)[0].sum())
-    >>> loss = step(np.ones((5, 2, 8), np.float32))     # traced
-    >>> loss = step(np.zeros((5, 2, 8), np.float32))    # replayed
-    >>> loss.backward()                                 # lstm's weights get .grad, as eagerly
+    Examples:
+        >>> lstm = minigrad.nn.LSTM(8, 16)
+        >>> step = minigrad.compile(lambda x: lstm(x)[0].sum())
+        >>> loss = step(np.ones((5, 2, 8), np.float32))     # traced
+        >>> loss = step(np.zeros((5, 2, 8), np.float32))    # replayed
+        >>> loss.backward()                                 # lstm's weights get .grad
     """
     if fn is None:
         return lambda f: Compiled(f, check)

@@ -360,22 +360,3 @@ def test_to_dot_of_a_compiled_output_draws_the_traced_ops_with_scopes_and_names(
     for word in ("cluster", "forget_gate", "sigmoid", ">h<", "weight_hh", "|grad|"):
         assert word in source
     assert "compiled" not in source and "output" not in source.replace("output_gate", "")
-
-
-def test_the_docs_walkthrough_shows_the_code_compile_writes():
-    import os
-    import re
-
-    page = open(os.path.join(os.path.dirname(__file__), "..", "docs", "compile.md"), encoding="utf-8").read()
-    cell = nn.LSTMCell(3, 2, rng=np.random.default_rng(0))
-    step = mg.compile(lambda x, state: cell(x, state))
-    x, state = mg.zeros(1, 3), (mg.zeros(1, 2), mg.zeros(1, 2))
-    step(x, state)
-    h, c = step(x, state)
-    (h * c).sum().backward()
-    written = "\n".join([repr(step.plan), step.code, step.plan.backward_code[(True, True)]]).splitlines()
-    excerpts = re.findall(r"```text\n(.*?)```", page, re.S)
-    assert len(excerpts) == 3
-    for line in "\n".join(excerpts).splitlines():
-        if line.strip() != "...":
-            assert line in written, f"docs/compile.md shows a line compile no longer writes: {line!r}"
