@@ -1,5 +1,6 @@
 """Every example runs (shortened) and ends with its result line."""
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -23,6 +24,20 @@ def test_lstm_from_primitives(tmp_path):
     text = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
     for word in ("forget_gate", "input_gate", "candidate", "output_gate", "f_t", "W_f"):
         assert word in text
+
+
+def test_lstm_from_primitives_takes_quick_as_the_readme_promises(tmp_path):
+    out = run("lstm_from_primitives.py", "--quick", "--out", str(tmp_path / "step.svg"), cwd=tmp_path)
+    assert "Result: the hand-written LSTM step equals nn.LSTMCell" in out
+
+
+def test_forecasting_quick_beats_the_naive_forecast(tmp_path):
+    out = run("forecasting.py", "--quick", "--plot", str(tmp_path / "f.png"), cwd=tmp_path)
+    assert "3409 parameters" in out
+    lstm = float(re.search(r"LSTMModel +([0-9.]+)", out).group(1))
+    naive = float(re.search(r"naive \(repeat the last value\) +([0-9.]+)", out).group(1))
+    assert lstm < naive, out
+    assert out.strip().splitlines()[-1].startswith("Result: the LSTM's test MSE")
 
 
 def test_long_memory_quick(tmp_path):
