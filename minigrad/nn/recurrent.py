@@ -270,6 +270,12 @@ class _Sequence(_Recurrence):
                 size = input_size if layer == 0 else hidden_size * self.num_directions
                 _init_weights(self, suffix, size, hidden_size, bias, rng, dtype)
 
+    def extra_repr(self):
+        options = {"num_layers": (self.num_layers, 1), "batch_first": (self.batch_first, False),
+                   "bidirectional": (self.bidirectional, False)}
+        shown = "".join(f", {k}={v}" for k, (v, default) in options.items() if v != default)
+        return super().extra_repr() + shown
+
     @property
     def num_directions(self):
         return 2 if self.bidirectional else 1
