@@ -53,6 +53,9 @@ def test_sequence_classification_quick(tmp_path):
 def test_char_lm_quick(tmp_path):
     out = run("char_lm.py", "--quick", "--plot", str(tmp_path / "gates.png"), cwd=tmp_path)
     assert "sample (temperature 0.7)" in out and "forget gate per character" in out
+    for claim in ("forget: punctuation - letter", "input: sentence start - word start"):
+        assert re.search(re.escape(claim) + r" +\| +0 \| trained +\| +[-+]\d\.\d{3}", out), out
+        assert re.search(re.escape(claim) + r": [-+]\d\.\d{3} +->", out), out
     assert out.strip().splitlines()[-1].startswith("Result: loss fell")
 
 
