@@ -41,7 +41,12 @@ def test_the_pytorch_model_matches_minigrads_parameters_and_outputs(page):
     torch.set_num_threads(1)
     torch_code, minigrad = blocks(page)
     theirs, ours = {}, {}
-    exec(torch_code.split("optimizer =")[0], theirs)   # the model and data, not the training
+    default = torch.get_default_dtype()   # other tests set float64; the page assumes torch's float32
+    torch.set_default_dtype(torch.float32)
+    try:
+        exec(torch_code.split("optimizer =")[0], theirs)   # the model and data, not the training
+    finally:
+        torch.set_default_dtype(default)
     exec(minigrad[0], ours)
     count = lambda model: sum(int(np.prod(p.shape)) for p in model.parameters())
     assert count(theirs["model"]) == count(ours["model"]) == 3409
