@@ -24,7 +24,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.nn.functional import cross_entropy
-from plotting import figure, save
+from plotting import figure
 from progress import Progress
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
