@@ -1,5 +1,6 @@
 """minigrad: a small, readable reverse-mode autograd library on NumPy."""
 from . import nn, ops, optim
+from .checkpoint import load_checkpoint, save_checkpoint
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad
 from .function import Context, Function
 from .gradcheck import GradcheckError, gradcheck
@@ -10,6 +11,7 @@ from .tensor import (
     concat,
     exp,
     get_default_dtype,
+    get_rng_state,
     grad,
     log,
     manual_seed,
@@ -19,6 +21,7 @@ from .tensor import (
     randn,
     relu,
     set_default_dtype,
+    set_rng_state,
     sigmoid,
     split,
     sqrt,
@@ -36,5 +39,6 @@ __all__ = [
     "matmul", "concat", "stack", "split", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
     "no_grad", "enable_grad", "is_grad_enabled", "name_scope", "detect_anomaly",
     "Function", "Context", "grad", "gradcheck", "GradcheckError",
-    "set_default_dtype", "get_default_dtype", "manual_seed", "ops", "nn", "optim", "save", "load",
+    "set_default_dtype", "get_default_dtype", "manual_seed",
+    "get_rng_state", "set_rng_state", "ops", "nn", "optim", "save", "load", "save_checkpoint", "load_checkpoint",
 ]

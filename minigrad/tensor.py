@@ -45,6 +45,35 @@ def default_rng():
     return _rng
 
 
+def get_rng_state():
+    """The state of the generator behind ``randn``, the ``nn`` initialisers and dropout: 6 uint64 words.
+
+    >>> state = minigrad.get_rng_state()
+    >>> a = minigrad.randn(3); minigrad.set_rng_state(state); b = minigrad.randn(3)   # b equals a
+    """
+    s = _rng.bit_generator.state
+    words = divmod(s["state"]["state"], 2**64) + divmod(s["state"]["inc"], 2**64) + (s["has_uint32"], s["uinteger"])
+    return np.array(words, dtype=np.uint64)
+
+
+def set_rng_state(state):
+    """Put the generator back in a state that :func:`get_rng_state` returned.
+
+    >>> minigrad.set_rng_state(checkpoint["rng"])
+    """
+    words = np.asarray(state)
+    if words.shape != (6,) or words.dtype != np.uint64:
+        raise ValueError(f"set_rng_state: expected the 6 uint64 words that get_rng_state returns, got an array of "
+                         f"dtype {words.dtype} and shape {words.shape}")
+    state_hi, state_lo, inc_hi, inc_lo, has_uint32, uinteger = (int(w) for w in words)
+    if has_uint32 > 1 or uinteger >= 2**32 or inc_lo % 2 == 0:
+        raise ValueError(f"set_rng_state: {words.tolist()} is not a state get_rng_state returns (damaged?)")
+    _rng.bit_generator.state = {
+        "bit_generator": "PCG64", "state": {"state": state_hi << 64 | state_lo, "inc": inc_hi << 64 | inc_lo},
+        "has_uint32": has_uint32, "uinteger": uinteger,
+    }
+
+
 def _check_numeric(array, what="data"):
     if array.dtype.kind not in "biuf":
         raise TypeError(

@@ -141,3 +141,18 @@ def test_every_recording_path_keeps_values_and_tracks_the_right_parents(make):
     with mg.no_grad():
         assert make(a, b)._node is None and not make(a, b).requires_grad
     assert make(b, b)._node is None and make(b, b).op is None
+
+
+def test_rng_state_round_trips_and_bad_states_are_refused():
+    mg.manual_seed(3)
+    state = mg.get_rng_state()
+    first = mg.randn(4).data
+    mg.manual_seed(4)  # another generator: set_rng_state restores the draws, whichever generator is current
+    mg.set_rng_state(state)
+    np.testing.assert_array_equal(mg.randn(4).data, first)
+    now = mg.get_rng_state()
+    with pytest.raises(ValueError, match="expected the 6 uint64 words"):
+        mg.set_rng_state(state.astype(np.int64))
+    with pytest.raises(ValueError, match="not a state get_rng_state returns"):
+        mg.set_rng_state(state - np.array([0, 0, 0, 1, 0, 0], dtype=np.uint64))  # an even increment
+    np.testing.assert_array_equal(mg.get_rng_state(), now)  # refused states change nothing
