@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from importlib.util import find_spec
 
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
@@ -37,6 +38,7 @@ def test_forecasting_quick_beats_the_naive_forecast(tmp_path):
     lstm = float(re.search(r"LSTMModel +([0-9.]+)", out).group(1))
     naive = float(re.search(r"naive \(repeat the last value\) +([0-9.]+)", out).group(1))
     assert lstm < naive, out
+    assert (tmp_path / "f.png").exists() or find_spec("matplotlib") is None
     assert out.strip().splitlines()[-1].startswith("Result: the LSTM's test MSE")
 
 
@@ -56,6 +58,7 @@ def test_char_lm_quick(tmp_path):
     for claim in ("forget: punctuation - letter", "input: sentence start - word start"):
         assert re.search(re.escape(claim) + r" +\| +0 \| trained +\| +[-+]\d\.\d{3}", out), out
         assert re.search(re.escape(claim) + r": [-+]\d\.\d{3} +->", out), out
+    assert (tmp_path / "gates.png").exists() or find_spec("matplotlib") is None   # the gates page's figure
     assert out.strip().splitlines()[-1].startswith("Result: loss fell")
 
 
