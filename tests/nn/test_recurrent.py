@@ -26,6 +26,8 @@ CELLS = {
     "PeepholeLSTMCell": lambda: nn.PeepholeLSTMCell(3, 2, rng=np.random.default_rng(0)),
     "PeepholeLSTMCell-full": lambda: nn.PeepholeLSTMCell(3, 2, rng=np.random.default_rng(0), peephole="full"),
     "LSTMCell-nobias": lambda: nn.LSTMCell(3, 2, bias=False, rng=np.random.default_rng(0)),
+    "GRUCell-reset-before-nobias": lambda: nn.GRUCell(3, 2, bias=False, rng=np.random.default_rng(0),
+                                                      reset_after=False),
 }
 
 
