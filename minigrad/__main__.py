@@ -1,4 +1,4 @@
-"""The command line: ``python -m minigrad draw lstm --steps 3 --grad -o lstm.svg``."""
+"""The command line: ``minigrad draw lstm --steps 3 --grad -o lstm.svg``, ``--backward-html backward.html``."""
 import argparse
 import sys
 
@@ -18,7 +18,8 @@ def build_parser():
         "draw",
         help="render a standard cell's graph, unrolled over --steps time steps",
         description="Render the computation graph of a standard recurrent cell unrolled over time. "
-        "The format comes from the file's suffix: .svg, .png, .gv/.dot (.pdf with a system Graphviz).",
+        "The format comes from the file's suffix: .svg, .png, .gv/.dot (.pdf with a system Graphviz). "
+        "--backward-html writes a page that steps through the backward pass of sum(h_T) node by node.",
     )
     draw.add_argument("cell", choices=sorted(CELLS), help="which cell to draw")
     draw.add_argument("--steps", type=int, default=1, help="time steps to unroll (default 1)")
@@ -27,8 +28,12 @@ def build_parser():
     draw.add_argument("--batch", type=int, default=2, help="batch size (default 2)")
     draw.add_argument("--grad", action="store_true", help="run backward on sum(h_T) and colour vertices by |grad|")
     draw.add_argument("--collapse", default=None, help="'scope', or a scope depth, to draw whole scopes as one vertex")
+    draw.add_argument("--rankdir", choices=["TB", "LR"], default=None,
+                      help="direction data flows: TB (default; steps side by side, time left to right) or LR")
     draw.add_argument("--seed", type=int, default=0, help="random seed for weights and inputs (default 0)")
-    draw.add_argument("-o", "--output", required=True, help="the file to write, e.g. lstm.svg")
+    draw.add_argument("-o", "--output", help="the picture to write, e.g. lstm.svg")
+    draw.add_argument("--backward-html", metavar="PAGE",
+                      help="also write a self-contained HTML page stepping through backward, e.g. backward.html")
     return parser
 
 
@@ -36,6 +41,8 @@ def draw_cell(args):
     import minigrad as mg
     from minigrad import nn, viz
 
+    if not args.output and not args.backward_html:
+        raise SystemExit("minigrad draw: say what to write: -o lstm.svg, --backward-html backward.html, or both")
     for flag in ("steps", "input_size", "hidden_size", "batch"):
         if getattr(args, flag) < 1:
             raise SystemExit(f"minigrad draw: --{flag.replace('_', '-')} must be at least 1")
@@ -49,12 +56,18 @@ def draw_cell(args):
     h = state[0] if isinstance(state, tuple) else state
     out = h.sum()
     out.name = f"sum(h{args.steps - 1})"
-    if args.grad:
-        out.backward(retain_graph=True)
+    params = dict(cell.named_parameters())
     collapse = int(args.collapse) if args.collapse and args.collapse.isdigit() else args.collapse
-    path = viz.render(out, args.output, params=dict(cell.named_parameters()), show_grad=args.grad, collapse=collapse)
-    print(f"wrote {path}: {CELLS[args.cell]}, {args.steps} step(s), I={args.input_size}, H={args.hidden_size}"
-          + (", coloured by gradient norm" if args.grad else ""))
+    what = f"{CELLS[args.cell]}, {args.steps} step(s), I={args.input_size}, H={args.hidden_size}"
+    if args.backward_html:
+        path = viz.backward_html(out, args.backward_html, params=params, rankdir=args.rankdir, collapse=collapse)
+        print(f"wrote {path}: backward of {out.name} through {what}, step by step (open it in a browser)")
+    if args.output:
+        if args.grad:
+            out.backward(retain_graph=True)
+        path = viz.render(out, args.output, params=params, show_grad=args.grad, collapse=collapse,
+                          rankdir=args.rankdir)
+        print(f"wrote {path}: {what}" + (", coloured by gradient norm" if args.grad else ""))
 
 
 def main(argv=None):

@@ -1,16 +1,23 @@
-"""Drawing computation graphs: ``to_dot``/``draw`` build a graphviz.Digraph, ``render`` writes a file.
+"""Drawing computation graphs: ``draw`` for notebooks, ``render`` to a file, ``backward_html`` to step through backward.
 
 >>> from minigrad import viz
 >>> viz.render(loss, "lstm.svg", params=dict(model.named_parameters()), show_grad=True)
+>>> viz.draw(loss, show_grad=True)              # in Jupyter: shown inline as SVG
+>>> viz.backward_html(loss, "backward.html")    # open in a browser: backward, one node at a time
 """
 from ..engine import keep_values
+from .backward_page import backward_html
 from .dot import to_dot
+from .drawing import Drawing
 from .renderer import find_renderer, render_source
 
 
 def draw(outputs, **options):
-    """The graph as a ``graphviz.Digraph`` (Jupyter shows it inline); takes ``to_dot``'s options."""
-    return to_dot(outputs, **options)
+    """The graph as a :class:`Drawing`, which Jupyter shows inline as SVG; takes ``to_dot``'s options.
+
+    >>> d = viz.draw(loss, show_grad=True, rankdir="LR")   # d.digraph is the graphviz.Digraph
+    """
+    return Drawing(to_dot(outputs, **options))
 
 
 def render(outputs, path, **options):
@@ -18,4 +25,4 @@ def render(outputs, path, **options):
     return render_source(to_dot(outputs, **options).source, path)
 
 
-__all__ = ["to_dot", "draw", "render", "keep_values", "find_renderer"]
+__all__ = ["to_dot", "draw", "render", "backward_html", "Drawing", "keep_values", "find_renderer"]

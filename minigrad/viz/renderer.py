@@ -27,6 +27,18 @@ def find_renderer(fmt):
     )
 
 
+def render_bytes(source, fmt, program=None):
+    """DOT ``source`` rendered as ``fmt`` ("svg", "png", "pdf") by ``program`` (default: :func:`find_renderer`).
+
+    >>> svg = render_bytes("digraph { a -> b }", "svg").decode()
+    """
+    program = program or find_renderer(fmt)
+    result = subprocess.run([program, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True)
+    if result.returncode != 0 or not result.stdout:
+        raise RuntimeError(f"{os.path.basename(program)} failed to render {fmt}: {result.stderr.decode(errors='replace')}")
+    return result.stdout
+
+
 def render_source(source, path):
     """Write DOT ``source`` to ``path``, rendered in the format its suffix names; returns the path."""
     path = os.fspath(path)
@@ -34,12 +46,7 @@ def render_source(source, path):
     if suffix not in FORMATS:
         raise ValueError(f"render: cannot tell the format from {path!r}; use a .svg, .png, .pdf, .gv or .dot name")
     fmt = FORMATS[suffix]
-    if fmt == "dot":
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(source)
-        return path
-    program = find_renderer(fmt)
-    result = subprocess.run([program, f"-T{fmt}", "-o", path], input=source.encode("utf-8"), capture_output=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{os.path.basename(program)} failed to render {path}: {result.stderr.decode(errors='replace')}")
+    data = source.encode("utf-8") if fmt == "dot" else render_bytes(source, fmt)
+    with open(path, "wb") as f:
+        f.write(data)
     return path
