@@ -1,6 +1,7 @@
 """Make every figure the docs use, from the library itself, and the table of gradient rules.
 
-    python docs/make_figures.py          # writes docs/figures/* and docs/vjp_table.md
+    python docs/make_figures.py             # writes docs/figures/* and docs/vjp_table.md
+    python docs/make_figures.py variants    # only that group (names: see FIGURES_BY_NAME)
 
 Graphs are drawn by minigrad.viz; the gradient-norm plot needs matplotlib.
 """
@@ -105,6 +106,7 @@ def gradient_plot():
 
 
 def variants():
+    """The code of docs/variants.md, drawn: the same sizes, the same inputs."""
     rng = np.random.default_rng(0)
     for name, cls in (("gru", nn.GRUCell), ("peephole", nn.PeepholeLSTMCell)):
         cell = cls(3, 4, rng=rng)
@@ -112,26 +114,30 @@ def variants():
         h = h[0] if isinstance(h, tuple) else h
         save(h.sum(), f"cell_{name}.svg", params=dict(cell.named_parameters()))
     stacked = nn.LSTM(3, 4, num_layers=2, rng=rng)
-    out, _ = stacked(mg.randn(3, 2, 3, rng=rng))
+    out, _ = stacked(mg.randn(5, 2, 3, rng=rng))  # (T, B, I)
     save(out.sum(), "stacked_lstm.svg", params=dict(stacked.named_parameters()), collapse=3)
-    both = nn.LSTM(3, 4, bidirectional=True, rng=rng)
-    out, _ = both(mg.randn(3, 2, 3, rng=rng))
+    both = nn.LSTM(3, 4, bidirectional=True, batch_first=True, rng=rng)
+    out, _ = both(mg.randn(2, 5, 3, rng=rng))  # (B, T, I)
     save(out.sum(), "bidirectional_lstm.svg", params=dict(both.named_parameters()), collapse=3)
 
 
-def main():
+FIGURES_BY_NAME = {"first_graph": first_graph, "lstm_stages": lstm_stages, "variants": variants,
+                   "unrolled": lambda: (unrolled("rnn"), unrolled("lstm")), "gradient_plot": gradient_plot}
+
+
+def main(names):
+    """Write the table and the figures named (all of them when none is named)."""
     os.makedirs(FIGURES, exist_ok=True)
     with open(os.path.join(HERE, "vjp_table.md"), "w") as f:
         f.write(vjp_table())
     print("wrote vjp_table.md")
     warnings.simplefilter("ignore")
-    first_graph()
-    lstm_stages()
-    unrolled("rnn")
-    unrolled("lstm")
-    variants()
-    gradient_plot()
+    unknown = set(names) - set(FIGURES_BY_NAME)
+    if unknown:
+        sys.exit(f"unknown figure group(s) {sorted(unknown)}: choose from {sorted(FIGURES_BY_NAME)}")
+    for name in names or FIGURES_BY_NAME:
+        FIGURES_BY_NAME[name]()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -8,10 +8,12 @@ def save_checkpoint(path, model=None, optimizer=None, step=None, **extra):
     """Write what a resumed run needs to ``path`` (one .npz, replaced atomically); returns the path.
 
     Keys: ``model.<name>`` (the model's state_dict), ``optimizer.<flat key>`` (see
-    :func:`minigrad.optim.flatten_state_dict`), ``step``, ``rng`` (:func:`minigrad.get_rng_state`,
+    `minigrad.optim.flatten_state_dict`), ``step``, ``rng`` (`minigrad.get_rng_state`,
     which drives dropout and ``randn``) and ``extra.<name>`` for each extra number or array.
 
-    >>> minigrad.save_checkpoint("run.npz", model=model, optimizer=opt, step=100, best_loss=0.31)
+    Examples:
+        >>> minigrad.save_checkpoint("run.npz", model=model, optimizer=opt, step=100,
+        ...                          best_loss=0.31)
     """
     arrays = {"rng": get_rng_state()}
     if model is not None:
@@ -25,12 +27,13 @@ def save_checkpoint(path, model=None, optimizer=None, step=None, **extra):
 
 
 def load_checkpoint(path, model=None, optimizer=None, restore_rng=True):
-    """Load a :func:`save_checkpoint` file into ``model``, ``optimizer`` and minigrad's random generator.
+    """Load a `save_checkpoint` file into ``model``, ``optimizer`` and minigrad's random generator.
 
     Returns ``{"step": step, **extra}`` (numbers as Python scalars).  If anything does not fit
     (another model's weights, a missing part) a ValueError says what, and nothing is changed.
 
-    >>> start = minigrad.load_checkpoint("run.npz", model, opt)["step"]
+    Examples:
+        >>> start = minigrad.load_checkpoint("run.npz", model, opt)["step"]
     """
     data = load(path)
     parts = {"model": {}, "optimizer": {}, "extra": {}}

@@ -1,15 +1,17 @@
 """The recorded graph and the backward pass.
 
 Every op that runs while grad mode is on and some input requires grad records
-a :class:`Node`: which op, in which name scope, its parent nodes and its vjp
+a `Node`: which op, in which name scope, its parent nodes and its vjp
 closure (which holds the arrays the gradient needs).  A leaf tensor that
-requires grad gets a :class:`LeafNode`, where its gradient is accumulated.
+requires grad gets a `LeafNode`, where its gradient is accumulated.
 Every node also gets a sequence number when it is recorded; backward visits the
 nodes newest first (without recursion), and frees each closure once used,
 unless ``retain_graph``.
 """
 import functools
+import inspect
 import itertools
+import threading
 from heapq import heappop, heappush
 
 import numpy as np
@@ -17,7 +19,9 @@ import numpy as np
 from .ops.registry import Outer, Scatter, unbroadcast
 
 
-class _State:
+class _State(threading.local):
+    """Per thread, as in torch: a ``no_grad`` in one thread leaves every other thread recording."""
+
     grad_enabled = True
     scope = ""  # "cell/gate": the name scopes open now, outermost first
     anomaly = False
@@ -66,9 +70,17 @@ class LeafNode:
 
 
 class _GradMode:
-    """Base of the context managers that switch a flag of `state` and can decorate functions."""
+    """Base of the context managers that switch a flag of `state` and can decorate functions.
+
+    Each works as ``with no_grad():``, as ``@no_grad()`` and as ``@no_grad``; on a generator
+    function the mode holds while the generator's body runs, not merely while it is created.
+    """
 
     flag = value = None
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        return self if func is None else self(func)
 
     def __enter__(self):
         self._saved = getattr(state, self.flag)
@@ -79,9 +91,34 @@ class _GradMode:
         setattr(state, self.flag, self._saved)
 
     def __call__(self, func):
+        if not callable(func):
+            raise TypeError(f"{type(self).__name__} decorates a function, got {type(func).__name__}")
+        mode = type(self)
+        if inspect.isgeneratorfunction(func):
+
+            @functools.wraps(func)
+            def generator(*args, **kwargs):
+                gen = func(*args, **kwargs)
+                resume, value = gen.send, None
+                while True:
+                    with mode():
+                        try:
+                            item = resume(value)
+                        except StopIteration as stop:
+                            return stop.value
+                    try:
+                        resume, value = gen.send, (yield item)
+                    except GeneratorExit:
+                        gen.close()
+                        raise
+                    except BaseException as e:  # thrown into us: throw it into the body, in the mode
+                        resume, value = gen.throw, e
+
+            return generator
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with type(self)():
+            with mode():
                 return func(*args, **kwargs)
 
         return wrapper
@@ -102,8 +139,9 @@ class enable_grad(_GradMode):
 class detect_anomaly(_GradMode):
     """Raise as soon as backward produces NaN or inf, naming the op and scope it came from.
 
-    >>> with minigrad.detect_anomaly():
-    ...     loss.backward()
+    Examples:
+        >>> with minigrad.detect_anomaly():
+        ...     loss.backward()
     """
 
     flag, value = "anomaly", True
@@ -126,8 +164,9 @@ def is_grad_enabled():
 class name_scope:
     """Tag every op recorded inside with a scope path; scopes nest as ``outer/inner``.
 
-    >>> with minigrad.name_scope("lstm_cell"), minigrad.name_scope("forget_gate"):
-    ...     f = (x @ w).sigmoid()      # recorded in scope "lstm_cell/forget_gate"
+    Examples:
+        >>> with minigrad.name_scope("lstm_cell"), minigrad.name_scope("forget_gate"):
+        ...     f = (x @ w).sigmoid()      # recorded in scope "lstm_cell/forget_gate"
     """
 
     def __init__(self, name):

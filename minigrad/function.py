@@ -25,16 +25,17 @@ class Function:
     The engine treats it like a built-in op: gradcheck can check it and names it by
     its class name, and drawings show that name.
 
-    >>> class Cube(minigrad.Function):
-    ...     @staticmethod
-    ...     def forward(ctx, x):
-    ...         ctx.save_for_backward(x)
-    ...         return x ** 3
-    ...     @staticmethod
-    ...     def backward(ctx, g):
-    ...         (x,) = ctx.saved_tensors
-    ...         return 3 * x ** 2 * g
-    >>> y = Cube.apply(minigrad.tensor([2.0], requires_grad=True))
+    Examples:
+        >>> class Cube(minigrad.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x ** 3
+        ...     @staticmethod
+        ...     def backward(ctx, g):
+        ...         (x,) = ctx.saved_tensors
+        ...         return 3 * x ** 2 * g
+        >>> y = Cube.apply(minigrad.tensor([2.0], requires_grad=True))
     """
 
     _primitive = None
@@ -62,10 +63,12 @@ class Function:
 
     @staticmethod
     def forward(ctx, *arrays):
+        """Compute the output from NumPy arrays; save what backward needs with `ctx.save_for_backward`."""
         raise NotImplementedError("a Function subclass defines a static forward(ctx, *arrays)")
 
     @staticmethod
     def backward(ctx, grad):
+        """Map the output's gradient to one gradient per input (None where not needed)."""
         raise NotImplementedError("a Function subclass defines a static backward(ctx, grad)")
 
     @classmethod

@@ -7,7 +7,7 @@ from .tensor import Tensor, grad
 
 
 class GradcheckError(AssertionError):
-    """Raised by :func:`gradcheck` when an analytic gradient disagrees with the numeric one."""
+    """Raised by `gradcheck` when an analytic gradient disagrees with the numeric one."""
 
 
 def _outputs(result):
@@ -60,7 +60,7 @@ def _numeric_jacobian(fn, inputs, i, eps):
             return np.concatenate([o.data.ravel() for o in _outputs(fn(*inputs))])
 
     cols = _central_differences(inputs[i].data, flat_outputs, eps)
-    return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+    return np.stack(cols, axis=1) if cols else np.zeros((flat_outputs().size, 0))  # an empty input: no columns
 
 
 def _analytic_jacobian(outs, inputs, i):
@@ -75,7 +75,7 @@ def _analytic_jacobian(outs, inputs, i):
             seed = np.zeros_like(o.data)
             seed[j] = 1
             rows.append(grad(o, [x], seed, retain_graph=True)[0].ravel())
-    return np.stack(rows, axis=0)
+    return np.stack(rows, axis=0) if rows else np.zeros((0, x.size))  # empty outputs: no rows
 
 
 def _describe(x, i):
@@ -86,12 +86,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """Compare ``fn``'s analytic Jacobian with central finite differences, for each input that requires grad.
 
     ``fn`` maps the input Tensors to a Tensor (or a tuple of Tensors) of any shape.  Inputs must be
-    float64.  On a mismatch it raises :class:`GradcheckError` (or returns False) with the worst element,
+    float64.  On a mismatch it raises `GradcheckError` (or returns False) with the worst element,
     and names the first recorded op whose own gradient is wrong, with its name scope.
 
-    >>> x = minigrad.tensor(np.random.rand(3), dtype=np.float64, requires_grad=True)
-    >>> minigrad.gradcheck(lambda x: (x * x).tanh(), (x,))
-    True
+    Examples:
+        >>> x = minigrad.tensor(np.random.rand(3), dtype=np.float64, requires_grad=True)
+        >>> minigrad.gradcheck(lambda x: (x * x).tanh(), (x,))
+        True
     """
     inputs = _checked_inputs(inputs)
     outs = _outputs(fn(*inputs))
@@ -117,9 +118,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     return True
 
 
-def check_op(node, eps=1e-6, atol=1e-5, rtol=1e-3, rng=None):
-    """Check one recorded op's vjp on its own recorded inputs; return None, or what is wrong."""
-    rng = np.random.default_rng(0) if rng is None else rng
+def _op_gradients(node, eps, rng):
+    """(input index, vjp's gradient, finite differences' gradient) for each input of one recorded op."""
     arrays, params, _ = node.values
     forward = node.op.forward
     extra = {"needs": [p is not None for p in node.parents]} if node.op.takes_needs else {}
@@ -128,8 +128,10 @@ def check_op(node, eps=1e-6, atol=1e-5, rtol=1e-3, rng=None):
         return np.asarray(forward(*arrs, **params, **extra)[0], dtype=np.float64)
 
     y, vjp = forward(*arrays, **params, **extra)
-    g = rng.standard_normal(np.shape(y))
+    # |g| in [0.5, 1.5]: a cotangent near 0 would hide a wrong gradient below atol
+    g = rng.uniform(0.5, 1.5, np.shape(y)) * rng.choice([-1.0, 1.0], np.shape(y))
     grads = vjp(np.asarray(g, dtype=np.asarray(y).dtype))
+    out = []
     for i, parent in enumerate(node.parents):
         if parent is None:
             continue
@@ -138,14 +140,32 @@ def check_op(node, eps=1e-6, atol=1e-5, rtol=1e-3, rng=None):
         arrs = list(arrays)
         arrs[i] = x
         numeric = np.reshape(_central_differences(x, lambda: np.sum(g * run(arrs)), eps), x.shape)
+        out.append((i, analytic, numeric))
+    return out
+
+
+def check_op(node, eps=1e-6, atol=1e-5, rtol=1e-3, rng=None):
+    """Check one recorded op's vjp on its own recorded inputs; return None, or what is wrong."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    for i, analytic, numeric in _op_gradients(node, eps, rng):
         bad = np.abs(analytic - numeric) > atol + rtol * np.abs(numeric)
         if bad.any():
             k = tuple(int(v) for v in np.argwhere(bad)[0])
             return (
-                f"its gradient for input {i} (shape {x.shape}) is wrong: at {k} the vjp gives {analytic[k]:.6g}, "
-                f"finite differences {numeric[k]:.6g}"
+                f"its gradient for input {i} (shape {analytic.shape}) is wrong: at {k} the vjp gives "
+                f"{analytic[k]:.6g}, finite differences {numeric[k]:.6g}"
             )
     return None
+
+
+def _relative_error(node, eps):
+    """The op's largest relative disagreement with finite differences, ignoring differences below 1e-9."""
+    worst = 0.0
+    for _, analytic, numeric in _op_gradients(node, eps, np.random.default_rng(0)):
+        diff = np.abs(analytic - numeric)
+        if diff.size:
+            worst = max(worst, float(np.max(np.where(diff > 1e-9, diff / np.maximum(np.abs(numeric), 1e-12), 0))))
+    return worst
 
 
 def locate_wrong_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
@@ -159,6 +179,16 @@ def locate_wrong_op(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
         if problem:
             wrong.append((node, problem))
     if not wrong:
+        # Tiny gradients can be wrong by less than atol at the op yet by more once the ops after it scale them.
+        errors = [(_relative_error(n, eps), n) for n in nodes]
+        worst, suspect = max(errors, key=lambda e: e[0], default=(0.0, None))
+        if worst > 10 * rtol:
+            where = f" in {suspect.scope}" if suspect.scope else ""
+            return (
+                f"No recorded op fails its own check at atol={atol}, but op '{suspect.op.name}'{where} disagrees "
+                f"with finite differences by a relative {worst:.3g} on gradients smaller than atol: the likeliest "
+                "culprit (rerun gradcheck at inputs where its gradient is larger to be sure)."
+            )
         return (
             f"Each of the {len(nodes)} recorded ops has a correct gradient on its own inputs, so the error "
             "lies in how fn combines them: look for changes to .data, randomness, or work done outside "

@@ -12,7 +12,8 @@ def save(state_dict, path):
     The arrays go to a temporary file in the same folder, which is flushed to disk and then
     renamed over ``path``: a crash or an error while saving leaves the previous file as it was.
 
-    >>> minigrad.save(model.state_dict(), "model.npz")
+    Examples:
+        >>> minigrad.save(model.state_dict(), "model.npz")
     """
     target = os.path.realpath(path)  # through a symlink, so the link stays a link
     folder, name = os.path.split(target)
@@ -56,13 +57,14 @@ def _fsync_folder(folder):
 
 
 def load(path):
-    """Read a state_dict written by :func:`save` (or any .npz of plain arrays).
+    """Read a state_dict written by `save` (or any .npz of plain arrays).
 
     Every array's checksum is verified first: a truncated or damaged file is refused with an error
     rather than read as wrong numbers.  A file holding pickled objects is refused: loading pickles
     can run arbitrary code.
 
-    >>> state = minigrad.load("model.npz")
+    Examples:
+        >>> state = minigrad.load("model.npz")
     """
     path = os.fspath(path)
     if not os.path.exists(path):

@@ -48,7 +48,10 @@ class Optimizer:
         Parameters are numbered in the order the optimizer was given them; a parameter that has
         not been updated yet has no entry in ``state``, and Adam's ``step`` is a float, as in torch.
 
-        >>> opt.state_dict()   # {"state": {0: {"step": 3.0, "exp_avg": ..., "exp_avg_sq": ...}}, "param_groups": [{"lr": 0.001, ...}]}
+        Examples:
+            >>> opt.state_dict()
+            {"state": {0: {"step": 3.0, "exp_avg": ..., "exp_avg_sq": ...}},
+             "param_groups": [{"lr": 0.001, ...}]}
         """
         state = {k: {name: float(value) if name == "step" else value.copy() for name, value in s.items()}
                  for k, s in enumerate(self.state) if s}
@@ -62,7 +65,8 @@ class Optimizer:
         Everything is checked first; on any problem a ValueError says what, and nothing changes.
         Arrays (or torch tensors) are copied and cast to their parameter's dtype.
 
-        >>> opt.load_state_dict(minigrad.optim.unflatten_state_dict(flat))
+        Examples:
+            >>> opt.load_state_dict(minigrad.optim.unflatten_state_dict(flat))
         """
         hyper, state = self._checked(state_dict)
         for name, value in hyper.items():
@@ -153,7 +157,8 @@ def _hyperparameter(owner, name, value):
 class SGD(Optimizer):
     """p -= lr * v, with v = momentum * v + (g + weight_decay * p)  (torch's convention).
 
-    >>> opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    Examples:
+        >>> opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
     """
 
     _hyper = ("lr", "momentum", "weight_decay")
@@ -176,7 +181,8 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015) with bias correction; ``weight_decay`` adds wd * p to the gradient, as torch.
 
-    >>> opt = Adam(model.parameters(), lr=1e-2)
+    Examples:
+        >>> opt = Adam(model.parameters(), lr=1e-2)
     """
 
     _hyper = ("lr", "betas", "eps", "weight_decay")
@@ -205,10 +211,12 @@ class Adam(Optimizer):
 
 
 def flatten_state_dict(state_dict):
-    """An optimizer's state_dict as flat keys and arrays, which :func:`minigrad.save` writes.
+    """An optimizer's state_dict as flat keys and arrays, which `minigrad.save` writes.
 
-    >>> flat = flatten_state_dict(opt.state_dict())   # {"state.0.step": array(3), "param_groups.0.lr": array(0.01), ...}
-    >>> minigrad.save(flat, "adam.npz")
+    Examples:
+        >>> flat = flatten_state_dict(opt.state_dict())
+        >>> flat   # {"state.0.step": array(3), "param_groups.0.lr": array(0.01), ...}
+        >>> minigrad.save(flat, "adam.npz")
     """
     flat = {}
     for pid, entry in state_dict["state"].items():
@@ -219,9 +227,10 @@ def flatten_state_dict(state_dict):
 
 
 def unflatten_state_dict(flat):
-    """The nested state_dict back from :func:`flatten_state_dict`'s form (for ``load_state_dict`` or torch).
+    """The nested state_dict back from `flatten_state_dict`'s form (for ``load_state_dict`` or torch).
 
-    >>> opt.load_state_dict(unflatten_state_dict(minigrad.load("adam.npz")))
+    Examples:
+        >>> opt.load_state_dict(unflatten_state_dict(minigrad.load("adam.npz")))
     """
     state, groups = {}, {}
     for key, value in flat.items():

@@ -1,7 +1,7 @@
 """The Tensor front end: a NumPy array plus what backward needs, and the factories.
 
 Each operator method is one line that hands its arrays to a primitive through
-:func:`apply`; the primitives themselves live in :mod:`minigrad.ops`.
+`apply`; the primitives themselves live in `minigrad.ops`.
 """
 import numbers
 import operator
@@ -34,7 +34,8 @@ def get_default_dtype():
 def manual_seed(seed):
     """Seed the generator behind ``randn`` and the ``nn`` initialisers.
 
-    >>> minigrad.manual_seed(0)
+    Examples:
+        >>> minigrad.manual_seed(0)
     """
     global _rng
     _rng = np.random.default_rng(seed)
@@ -48,8 +49,11 @@ def default_rng():
 def get_rng_state():
     """The state of the generator behind ``randn``, the ``nn`` initialisers and dropout: 6 uint64 words.
 
-    >>> state = minigrad.get_rng_state()
-    >>> a = minigrad.randn(3); minigrad.set_rng_state(state); b = minigrad.randn(3)   # b equals a
+    Examples:
+        >>> state = minigrad.get_rng_state()
+        >>> a = minigrad.randn(3)
+        >>> minigrad.set_rng_state(state)
+        >>> b = minigrad.randn(3)   # b equals a
     """
     s = _rng.bit_generator.state
     words = divmod(s["state"]["state"], 2**64) + divmod(s["state"]["inc"], 2**64) + (s["has_uint32"], s["uinteger"])
@@ -57,9 +61,10 @@ def get_rng_state():
 
 
 def set_rng_state(state):
-    """Put the generator back in a state that :func:`get_rng_state` returned.
+    """Put the generator back in a state that `get_rng_state` returned.
 
-    >>> minigrad.set_rng_state(checkpoint["rng"])
+    Examples:
+        >>> minigrad.set_rng_state(checkpoint["rng"])
     """
     words = np.asarray(state)
     if words.shape != (6,) or words.dtype != np.uint64:
@@ -173,10 +178,11 @@ def _recorded(op, vjp, parents, y, arrays, params):
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for reverse-mode gradients.
 
-    >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
-    >>> (x * x).sum().backward()
-    >>> x.grad
-    array([2., 4.], dtype=float32)
+    Examples:
+        >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        array([2., 4.], dtype=float32)
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_name", "_node", "__weakref__")
@@ -237,7 +243,29 @@ class Tensor:
         return None if self.is_leaf else self._node.op.name
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no first axis; use .size or .item()")
         return len(self.data)
+
+    def __iter__(self):
+        """The rows (items along the first axis), as tensors that carry the gradient back."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor: it has no first axis; use .item()")
+        return (self[i] for i in range(len(self.data)))
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous: "
+                "use t.data.any() or t.data.all(), or item() for a single element"
+            )
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
@@ -391,27 +419,29 @@ class Tensor:
         return apply_unary(S.getitem, self, index=_index_arg(index))
 
     def chunk(self, chunks, axis=0):
-        """Split into ``chunks`` pieces along ``axis`` (the last may be smaller), as torch.chunk."""
-        n = self.shape[axis]
+        """Split into ``chunks`` pieces along ``axis`` (the last may be smaller, or fewer pieces), as torch.chunk."""
+        if not isinstance(chunks, numbers.Integral) or chunks < 1:
+            raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
+        n = self.shape[_axis_index(axis, self.ndim, "chunk")]
         step = -(-n // chunks)
-        return split(self, list(range(step, n, step)), axis)
+        return split(self, list(range(step, n, step)) if n else [0] * (chunks - 1), axis)  # torch: empty pieces
 
     # -- reductions --------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False):
         """The sum over ``axis`` (all axes when None)."""
-        return apply(R.sum_, self, axis=_axis_arg(axis), keepdims=keepdims)
+        return apply(R.sum_, self, axis=_axis_arg(axis, self.ndim), keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
         """The mean over ``axis`` (all axes when None)."""
-        return apply(R.mean, self, axis=_axis_arg(axis), keepdims=keepdims)
+        return apply(R.mean, self, axis=_axis_arg(axis, self.ndim), keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
         """The maximum over ``axis``; tied maxima share the gradient equally."""
-        return apply(R.max_, self, axis=_axis_arg(axis), keepdims=keepdims)
+        return apply(R.max_, self, axis=_axis_arg(axis, self.ndim), keepdims=keepdims)
 
     def logsumexp(self, axis=None, keepdims=False):
         """log(sum(exp(self), axis)), computed without overflow."""
-        return apply(R.logsumexp, self, axis=_axis_arg(axis), keepdims=keepdims)
+        return apply(R.logsumexp, self, axis=_axis_arg(axis, self.ndim), keepdims=keepdims)
 
 
 def _shape_arg(shape):
@@ -420,7 +450,19 @@ def _shape_arg(shape):
     return tuple(operator.index(n) for n in shape)
 
 
-def _axis_arg(axis):
+def _axis_index(axis, ndim, what):
+    """``axis`` as an index in [0, ndim), or an error that names it."""
+    if ndim == 0:
+        raise ValueError(f"{what}: a 0-d tensor has no axis to cut along; reshape it to 1-d first")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{what}: axis {axis} is out of range for a tensor with {ndim} dimensions "
+                         f"(use -{ndim} .. {ndim - 1})")
+    return axis % ndim
+
+
+def _axis_arg(axis, ndim):
+    if ndim == 0 and (axis == 0 or axis == -1):  # a 0-d tensor's only "axis", as torch and numpy.sum allow
+        return None
     return tuple(axis) if isinstance(axis, list) else axis
 
 
@@ -434,7 +476,7 @@ def _index_arg(index):
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):
-        return np.asarray(index)
+        return np.asarray(index) if index else np.zeros(0, np.intp)  # x[[]] selects nothing, as in NumPy
     return index
 
 
@@ -464,9 +506,10 @@ def stack(tensors, axis=0):
 def split(tensor, sections_or_indices, axis=0):
     """Cut a tensor into equal ``sections`` or at ``indices`` along ``axis``, as numpy.split.
 
-    >>> i, f = minigrad.split(gates, 2, axis=1)
+    Examples:
+        >>> i, f = minigrad.split(gates, 2, axis=1)
     """
-    n = tensor.shape[axis]
+    n = tensor.shape[_axis_index(axis, tensor.ndim, "split")]
     if isinstance(sections_or_indices, numbers.Integral):
         if sections_or_indices <= 0 or n % sections_or_indices:
             raise ValueError(
@@ -474,11 +517,11 @@ def split(tensor, sections_or_indices, axis=0):
                 "pass a list of indices instead"
             )
         step = n // sections_or_indices
-        cuts = list(range(step, n, step))
+        cuts = [step * k for k in range(1, sections_or_indices)]
     else:
         cuts = [operator.index(i) for i in sections_or_indices]
     bounds = [0, *cuts, n]
-    lead = (slice(None),) * (axis % tensor.ndim)
+    lead = (slice(None),) * _axis_index(axis, tensor.ndim, "split")
     return [tensor[lead + (slice(a, b),)] for a, b in zip(bounds, bounds[1:])]
 
 
@@ -498,24 +541,38 @@ def grad(output, inputs, grad_output=None, retain_graph=False):
     """d(output)/d(input) for each of ``inputs`` (leaves or intermediate tensors), as arrays.
 
     Like torch.autograd.grad: nothing is accumulated into any ``.grad``.  An input that
-    ``output`` does not depend on gets zeros.
+    ``output`` does not depend on gets zeros (torch: ``allow_unused=True, materialize_grads=True``).
+    ``inputs`` may be one tensor; the answer is always a list of new arrays, one per input.
 
-    >>> gs = minigrad.grad(loss, hidden_states)     # ||d loss / d h_t|| for every t
+    Examples:
+        >>> gs = minigrad.grad(loss, hidden_states)     # ||d loss / d h_t|| for every t
     """
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for k, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad(): inputs[{k}] is a {type(t).__name__}; pass the Tensors to differentiate by")
+        if not t.requires_grad:
+            raise ValueError(f"grad(): inputs[{k}] does not require grad, so nothing flows to it; "
+                             "create it with requires_grad=True or leave it out")
     if not output.requires_grad:
         raise RuntimeError("grad(): the output does not require grad, so it has no gradient with respect to anything")
     if grad_output is None:
         if output.size != 1:
             raise RuntimeError(f"grad() of an output of shape {output.shape} needs grad_output of that shape")
         grad_output = np.ones_like(output.data)
-    wanted = {id(t._graph_node()): k for k, t in enumerate(inputs) if t.requires_grad}
+    grad_output = as_array(grad_output, output.dtype)
+    if grad_output.shape != output.shape:
+        raise ValueError(f"grad(): grad_output has shape {grad_output.shape}, the output {output.shape}; they must match")
+    wanted = {}
+    for k, t in enumerate(inputs):
+        wanted.setdefault(id(t._graph_node()), []).append(k)
     found = [np.zeros_like(t.data) for t in inputs]
 
     def capture(node, g):
-        if id(node) in wanted:
-            found[wanted[id(node)]] = np.asarray(g)
+        for k in wanted.get(id(node), ()):
+            found[k] = np.array(g, dtype=inputs[k].dtype)  # a copy: g may be a read-only view the engine shares
 
-    engine.run_backward(output._graph_node(), as_array(grad_output, output.dtype), retain_graph, False, capture)
+    engine.run_backward(output._graph_node(), grad_output, retain_graph, False, capture)
     return found
 
 

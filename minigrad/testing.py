@@ -10,7 +10,9 @@ def assert_grad_close(fn, *inputs, **tolerances):
 
     Arrays and lists among ``inputs`` become float64 tensors that require grad; Tensors are used as given.
 
-    >>> assert_grad_close(lambda x, w: (x @ w).tanh(), np.random.rand(2, 3), np.random.rand(3, 4))
+    Examples:
+        >>> f = lambda x, w: (x @ w).tanh()
+        >>> assert_grad_close(f, np.random.rand(2, 3), np.random.rand(3, 4))
     """
     tensors = [x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
                for x in inputs]

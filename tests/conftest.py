@@ -1,10 +1,16 @@
+import os
+
 import numpy as np
 import pytest
 from hypothesis import settings
 
-# Deterministic property tests: the same examples on every run, no deadline on a shared machine.
-settings.register_profile("minigrad", derandomize=True, deadline=None, max_examples=25, print_blob=True)
-settings.load_profile("minigrad")
+# Property-test profiles: "ci" (chosen when the environment sets CI) is derandomized, so CI is reproducible,
+# with bounded examples and no example database; "default" is for local runs; "thorough" searches longer:
+# `pytest --hypothesis-profile=thorough`.  None has a deadline: the machines are shared.
+settings.register_profile("ci", derandomize=True, deadline=None, max_examples=25, database=None, print_blob=True)
+settings.register_profile("default", deadline=None, max_examples=25, print_blob=True)
+settings.register_profile("thorough", deadline=None, max_examples=500, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 @pytest.fixture

@@ -53,7 +53,8 @@ def softmax(x, axis=-1):
 def cross_entropy(logits, target, reduction="mean"):
     """-log softmax(logits)[target] for logits (N, C) and integer class targets (N,).
 
-    >>> loss = cross_entropy(model(x), np.array([0, 2, 1]))
+    Examples:
+        >>> loss = cross_entropy(model(x), np.array([0, 2, 1]))
     """
     t = np.asarray(target.data if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":

@@ -19,9 +19,15 @@ class Linear(Module):
         self.bias = uniform((out_features,), bound, rng, dtype) if bias else None
 
     def forward(self, x):
+        """`x @ weight.T + bias` for `x` of shape (..., in_features)."""
+        x = F.as_tensor(x, self.weight.dtype)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear expects an input with in_features={self.in_features} features in its last axis, "
+                             f"got shape {x.shape}")
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
+        """The sizes shown in the repr: in_features, out_features, bias."""
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
@@ -34,12 +40,17 @@ class Embedding(Module):
         self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim)), dtype=dtype or np.float32)
 
     def forward(self, ids):
+        """The rows of `weight` for integer `ids` of any shape: shape `ids.shape + (embedding_dim,)`."""
         ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
         if ids.dtype.kind not in "iu":
             raise TypeError(f"Embedding takes integer ids, got dtype {ids.dtype}")
+        n = self.weight.shape[0]
+        if ids.size and (ids.min() < 0 or ids.max() >= n):
+            raise ValueError(f"Embedding ids must lie in [0, num_embeddings={n}), got {ids.min()} .. {ids.max()}")
         return self.weight[ids]
 
     def extra_repr(self):
+        """The sizes shown in the repr: num_embeddings, embedding_dim."""
         return f"{self.weight.shape[0]}, {self.weight.shape[1]}"
 
 
@@ -53,9 +64,11 @@ class Dropout(Module):
         self.p, self.rng = p, rng
 
     def forward(self, x):
+        """`x` with elements zeroed with probability `p` in training mode; `x` itself in eval mode."""
         return F.dropout(x, self.p, self.training, self.rng)
 
     def extra_repr(self):
+        """The probability shown in the repr: p."""
         return f"p={self.p}"
 
 
@@ -63,6 +76,7 @@ class ReLU(Module):
     """max(x, 0) as a Module, for Sequential."""
 
     def forward(self, x):
+        """`max(x, 0)`, elementwise."""
         return x.relu()
 
 
@@ -70,4 +84,5 @@ class Tanh(Module):
     """tanh(x) as a Module, for Sequential."""
 
     def forward(self, x):
+        """`tanh(x)`, elementwise."""
         return x.tanh()

@@ -9,7 +9,8 @@ from ..tensor import Tensor, as_array, default_rng
 class Parameter(Tensor):
     """A Tensor that a Module owns and an optimizer updates; it always requires grad.
 
-    >>> w = Parameter(np.zeros((3, 2)))
+    Examples:
+        >>> w = Parameter(np.zeros((3, 2)))
     """
 
     __slots__ = ()
@@ -33,24 +34,27 @@ def uniform(shape, bound, rng, dtype):
 class Module:
     """Base class: Parameters and sub-Modules assigned as attributes are registered in assignment order.
 
-    >>> class Affine(Module):
-    ...     def __init__(self):
-    ...         super().__init__()
-    ...         self.w = Parameter(np.ones((2, 2)))
-    ...     def forward(self, x):
-    ...         return x @ self.w
+    Examples:
+        >>> class Affine(Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.w = Parameter(np.ones((2, 2)))
+        ...     def forward(self, x):
+        ...         return x @ self.w
     """
 
     def __init__(self):
         self.training = True
 
     def forward(self, *args, **kwargs):
+        """Compute the module's output; every subclass defines it, and calling the module runs it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
     def named_children(self):
+        """(attribute name, Module) pairs of the direct sub-modules, in assignment order."""
         return [(k, v) for k, v in vars(self).items() if isinstance(v, Module)]
 
     def named_parameters(self, prefix=""):
@@ -62,23 +66,28 @@ class Module:
                 yield from value.named_parameters(prefix + name + ".")
 
     def parameters(self):
+        """Every Parameter of the module and its sub-modules, in `named_parameters` order."""
         return [p for _, p in self.named_parameters()]
 
     def modules(self):
+        """The module itself, then every sub-module, depth first."""
         yield self
         for _, child in self.named_children():
             yield from child.modules()
 
     def zero_grad(self):
+        """Clear every parameter's `.grad` (set it to None)."""
         for p in self.parameters():
             p.grad = None
 
     def train(self, mode=True):
+        """Set training mode (dropout active) on this module and its sub-modules; returns self."""
         for m in self.modules():
             m.training = mode
         return self
 
     def eval(self):
+        """Set evaluation mode (dropout off), as `train(False)`; returns self."""
         return self.train(False)
 
     def to(self, dtype):
@@ -89,9 +98,11 @@ class Module:
         return self
 
     def double(self):
+        """Convert every parameter to float64 (for gradcheck); returns self."""
         return self.to(np.float64)
 
     def float(self):
+        """Convert every parameter to float32; returns self."""
         return self.to(np.float32)
 
     def state_dict(self):
@@ -143,6 +154,7 @@ class Module:
         return f"{type(self).__name__}({extra}\n  " + "\n  ".join(lines) + "\n)"
 
     def extra_repr(self):
+        """The text inside the module's repr, after its name; subclasses add their sizes."""
         return ""
 
 
@@ -163,6 +175,7 @@ class Sequential(Module):
         return len(self.named_children())
 
     def forward(self, x):
+        """Apply each module in turn to `x`."""
         for _, m in self.named_children():
             x = m(x)
         return x

@@ -12,6 +12,7 @@ that step once, a sequence module along a sequence, per layer and direction.
 """
 import math
 
+import numpy as np
 
 from ..tensor import concat, stack, zeros
 from ..engine import name_scope
@@ -171,18 +172,38 @@ class _Recurrence(Module):
         h = zeros(*batch_shape, self.hidden_size, dtype=dtype)
         return (h, zeros(*batch_shape, self.hidden_size, dtype=dtype)) if self.has_cell else h
 
-    def _check_input(self, x, expected):
+    def _check_input(self, x, expected, ndims):
+        if x.ndim not in ndims:
+            raise ValueError(
+                f"{type(self).__name__} takes an input of shape {self._input_forms}, got one of shape {x.shape}"
+            )
         if x.shape[-1] != expected:
             raise ValueError(
                 f"{type(self).__name__} expects inputs with {expected} features in the last axis "
                 f"(input_size={expected}), got shape {x.shape}"
             )
 
+    def _check_state(self, state, expected, what, layout):
+        """``state`` is h (or the tuple (h, c) for LSTMs) with every part of shape ``expected``."""
+        name = type(self).__name__
+        if self.has_cell:
+            if not (isinstance(state, (tuple, list)) and len(state) == 2):
+                raise TypeError(f"{name} takes its {what} as a tuple (h, c), got a {type(state).__name__}")
+        elif isinstance(state, (tuple, list)):
+            raise TypeError(f"{name} takes its {what} as one tensor h, got a {type(state).__name__}: "
+                            "(h, c) pairs are for LSTMs")
+        for part, p in zip("hc", state if self.has_cell else (state,)):
+            if tuple(np.shape(p)) != expected:
+                raise ValueError(f"{name}: the {part} of {what} must have shape {expected} {layout}, "
+                                 f"got {tuple(np.shape(p))}")
+
     def extra_repr(self):
         return f"{self.input_size}, {self.hidden_size}"
 
 
 class _Cell(_Recurrence):
+    _input_forms = "(B, I) or (I,)"
+
     def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype=None):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
@@ -195,9 +216,11 @@ class _Cell(_Recurrence):
         """
         w_ih, w_hh, b_ih, b_hh = self._weights("")
         x = F.as_tensor(x, w_ih.dtype)
-        self._check_input(x, self.input_size)
+        self._check_input(x, self.input_size, (1, 2))
         if state is None:
             state = self._zero_state(x.shape[:-1], w_ih.dtype)
+        else:
+            self._check_state(state, x.shape[:-1] + (self.hidden_size,), "state", "(batch, hidden_size)")
         with name_scope(self.scope):
             xp = self._project(x, w_ih, b_ih, b_hh)
             return self.step(xp, state, w_hh, None if self.fold_hh_bias else b_hh, gates)
@@ -215,8 +238,9 @@ class RNNCell(_RNNMath, _Cell):
 class LSTMCell(_LSTMMath, _Cell):
     """torch.nn.LSTMCell from primitives: ``forward(x, (h, c)) -> (h', c')``, gate order (i, f, g, o).
 
-    >>> cell = LSTMCell(3, 5)
-    >>> h, c = cell(minigrad.randn(2, 3))
+    Examples:
+        >>> cell = LSTMCell(3, 5)
+        >>> h, c = cell(minigrad.randn(2, 3))
     """
 
 
@@ -258,6 +282,8 @@ class PeepholeLSTMCell(_PeepholeMath, _Cell):
 
 
 class _Sequence(_Recurrence):
+    _input_forms = "(T, B, I) ((B, T, I) when batch_first) or (T, I)"
+
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, nonlinearity="tanh", rng=None, dtype=None):
         super().__init__()
@@ -292,14 +318,8 @@ class _Sequence(_Recurrence):
         n = self.num_layers * self.num_directions
         if hx is None:
             return [self._zero_state((batch,), dtype)] * n
-        parts = hx if self.has_cell else (hx,)
-        for p in parts:
-            if p.shape != (n, batch, self.hidden_size):
-                raise ValueError(
-                    f"{type(self).__name__}: initial state must have shape {(n, batch, self.hidden_size)} "
-                    f"(layers * directions, batch, hidden), got {p.shape}"
-                )
-        parts = [F.as_tensor(p, dtype) for p in parts]
+        self._check_state(hx, (n, batch, self.hidden_size), "hx", "(layers * directions, batch, hidden)")
+        parts = [F.as_tensor(p, dtype) for p in (hx if self.has_cell else (hx,))]
         return [tuple(p[k] for p in parts) if self.has_cell else parts[0][k] for k in range(n)]
 
     def forward(self, x, hx=None):
@@ -309,14 +329,14 @@ class _Sequence(_Recurrence):
         """
         dtype = self.weight_ih_l0.dtype
         x = F.as_tensor(x, dtype)
-        self._check_input(x, self.input_size)
+        self._check_input(x, self.input_size, (2, 3))
         unbatched = x.ndim == 2
         if unbatched:
             x = x.reshape(x.shape[0], 1, x.shape[1])
             if hx is not None:
+                n = self.num_layers * self.num_directions
+                self._check_state(hx, (n, self.hidden_size), "hx", "(layers * directions, hidden)")
                 hx = self._each_part(hx, lambda p: p.reshape(p.shape[0], 1, -1))
-        elif x.ndim != 3:
-            raise ValueError(f"{type(self).__name__} takes input of shape (T, B, I) or (T, I), got {x.shape}")
         elif self.batch_first:
             x = x.transpose(1, 0, 2)
         steps, batch = x.shape[0], x.shape[1]
@@ -372,8 +392,9 @@ class RNN(_RNNMath, _Sequence):
 class LSTM(_LSTMMath, _Sequence):
     """torch.nn.LSTM from primitives: ``output, (h_n, c_n) = lstm(x, (h_0, c_0))``, torch's state_dict keys.
 
-    >>> lstm = LSTM(8, 16, num_layers=2, bidirectional=True)
-    >>> out, (h, c) = lstm(minigrad.randn(5, 3, 8))     # out: (5, 3, 32)
+    Examples:
+        >>> lstm = LSTM(8, 16, num_layers=2, bidirectional=True)
+        >>> out, (h, c) = lstm(minigrad.randn(5, 3, 8))     # out: (5, 3, 32)
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,

@@ -31,12 +31,13 @@ def div(a, b):
 
 @primitive("pow")
 def power(a, b, needs):
-    """y = a ** b;  da = g * b * a ** (b - 1),  db = g * y * log(a)"""
+    """y = a ** b;  da = g * b * a ** (b - 1) (0 where b = 0),  db = g * y * log(a) (0 where a = 0, b >= 0)"""
     y = a**b
 
     def vjp(g):
-        da = g * b * a ** (b - 1) if needs[0] else None
-        db = g * y * np.log(a) if needs[1] else None
+        with np.errstate(divide="ignore", invalid="ignore"):  # the 0 ** -1 and log(0) that where() discards
+            da = g * np.where(b == 0, 0, b * a ** (b - 1)) if needs[0] else None
+            db = g * np.where((a == 0) & (b >= 0), 0, y * np.log(a)) if needs[1] else None
         return da, db
 
     return y, vjp

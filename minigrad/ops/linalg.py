@@ -1,4 +1,6 @@
 """Matrix product, with numpy.matmul's rules for 1-D and batched operands."""
+import math
+
 import numpy as np
 
 from .registry import Outer, primitive
@@ -17,10 +19,10 @@ def matmul(a, b, needs):
         # A 1-D operand is a row (a) or a column (b) whose axis the product dropped.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        if b.ndim == 1:  # first: a 1-D @ 1-D product is 0-d, which only b's axis can be appended to
+            g = g[..., None]
         if a.ndim == 1:
-            g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
+            g = g[..., None, :]
         da = db = None
         if needs[0]:
             da = np.matmul(g, _mT(b2))
@@ -50,7 +52,8 @@ def linear(x, w, b, needs):
 
     def vjp(g):
         dx = np.matmul(g, w) if needs[0] else None
-        dw = Outer(g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])) if needs[1] else None
+        rows = math.prod(x.shape[:-1])  # not -1: a size-0 dimension leaves it undetermined
+        dw = Outer(g.reshape(rows, g.shape[-1]), x.reshape(rows, x.shape[-1])) if needs[1] else None
         return dx, dw, g if needs[2] else None
 
     return y, vjp

@@ -25,7 +25,7 @@ def mean(a, axis=None, keepdims=False):
     """y = mean(a, axis);  da = g broadcast to a.shape / n"""
     shape, ndim = a.shape, a.ndim
     y = np.mean(a, axis=axis, keepdims=keepdims)
-    n = a.size // max(y.size, 1)
+    n = a.size // max(y.size, 1) or 1  # n = 0 only for an empty input, whose gradient is empty
     return y, lambda g: (np.broadcast_to(_keep(g, axis, ndim, keepdims) / n, shape),)
 
 
@@ -44,7 +44,7 @@ def max_(a, axis=None, keepdims=False):
 @primitive("logsumexp")
 def logsumexp(a, axis=None, keepdims=False):
     """y = log(sum(exp(a), axis));  da = g * exp(a - y)"""
-    m = np.max(a, axis=axis, keepdims=True)
+    m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)  # an empty sum: log 0 = -inf, as torch
     m = np.where(np.isfinite(m), m, 0)
     y_kept = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     y = y_kept if keepdims else np.squeeze(y_kept, axis=axis)

@@ -4,7 +4,7 @@ A primitive is a NumPy function ``forward(*arrays, **params) -> (y, vjp)``:
 it computes the output array ``y`` and returns, beside it, the closure
 ``vjp(g)`` that maps the output's gradient ``g`` to one gradient per input
 (``None`` where an input needs none).  Gradients may keep the broadcast
-shape; the engine reduces them with :func:`unbroadcast`.
+shape; the engine reduces them with `unbroadcast`.
 """
 import inspect
 
@@ -49,8 +49,9 @@ def primitive(name):
 def unbroadcast(grad, shape):
     """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``.
 
-    >>> unbroadcast(np.ones((2, 3)), (3,))
-    array([2., 2., 2.])
+    Examples:
+        >>> unbroadcast(np.ones((2, 3)), (3,))
+        array([2., 2., 2.])
     """
     if grad.shape == shape:
         return grad
@@ -70,7 +71,7 @@ class Scatter:
 
     Indexing returns this instead of a padded copy, so the engine can add the
     gradients of many slices of one tensor (an LSTM's time steps, its gates)
-    into a single buffer.  ``how`` says how to add (see :func:`scatter_kind`).
+    into a single buffer.  ``how`` says how to add (see `scatter_kind`).
     """
 
     __slots__ = ("index", "value", "how")
@@ -83,7 +84,10 @@ class Scatter:
     def add_to(self, buffer):
         if self.how == "view":
             view = buffer[self.index]  # basic indexing: a view, added into in one pass
-            np.add(view, self.value, out=view)
+            if type(view) is np.ndarray:
+                np.add(view, self.value, out=view)
+            else:  # one element (x[0] of a vector, x[()] of a 0-d array) is a NumPy scalar, not a view
+                buffer[self.index] += self.value
         elif self.how == "repeats":
             np.add.at(buffer, self.index, self.value)  # an index may repeat: every copy adds
         else:

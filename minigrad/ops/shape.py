@@ -13,8 +13,9 @@ def reshape(a, shape):
 @primitive("transpose")
 def transpose(a, axes):
     """y = a.transpose(axes);  da = g.transpose(inverse(axes))"""
-    inverse = None if axes is None else tuple(np.argsort(axes))
-    return a.transpose(axes), lambda g: (g.transpose(inverse),)
+    y = a.transpose(axes)  # NumPy checks the axes
+    inverse = None if axes is None else tuple(np.argsort([i % a.ndim for i in axes]))
+    return y, lambda g: (g.transpose(inverse),)
 
 
 @primitive("getitem")
@@ -27,8 +28,9 @@ def getitem(a, index):
 @primitive("concat")
 def concat(*arrays, axis):
     """y = concatenate(arrays, axis);  d(arrays) = split(g) at the pieces' boundaries"""
+    y = np.concatenate(arrays, axis=axis)  # NumPy checks the axis
     cuts = np.cumsum([x.shape[axis] for x in arrays[:-1]])
-    return np.concatenate(arrays, axis=axis), lambda g: tuple(np.split(g, cuts, axis=axis))
+    return y, lambda g: tuple(np.split(g, cuts, axis=axis))
 
 
 @primitive("stack")

@@ -1,9 +1,10 @@
 """Drawing computation graphs: ``draw`` for notebooks, ``render`` to a file, ``backward_html`` to step through backward.
 
->>> from minigrad import viz
->>> viz.render(loss, "lstm.svg", params=dict(model.named_parameters()), show_grad=True)
->>> viz.draw(loss, show_grad=True)              # in Jupyter: shown inline as SVG
->>> viz.backward_html(loss, "backward.html")    # open in a browser: backward, one node at a time
+Examples:
+    >>> from minigrad import viz
+    >>> viz.render(loss, "lstm.svg", params=dict(model.named_parameters()), show_grad=True)
+    >>> viz.draw(loss, show_grad=True)              # in Jupyter: shown inline as SVG
+    >>> viz.backward_html(loss, "backward.html")    # backward, one node at a time
 """
 from ..engine import keep_values
 from .backward_page import backward_html
@@ -13,9 +14,11 @@ from .renderer import find_renderer, render_source
 
 
 def draw(outputs, **options):
-    """The graph as a :class:`Drawing`, which Jupyter shows inline as SVG; takes ``to_dot``'s options.
+    """The graph as a `Drawing`, which Jupyter shows inline as SVG; takes ``to_dot``'s options.
 
-    >>> d = viz.draw(loss, show_grad=True, rankdir="LR")   # d.digraph is the graphviz.Digraph
+    Examples:
+        >>> d = viz.draw(loss, show_grad=True, rankdir="LR")
+        >>> d.digraph   # the graphviz.Digraph
     """
     return Drawing(to_dot(outputs, **options))
 

@@ -36,7 +36,8 @@ def backward_html(loss, path, *, params=None, rankdir=None, collapse=None, max_n
     The file needs no network: script, style and SVG are inline.  Takes ``to_dot``'s ``params``,
     ``rankdir``, ``collapse`` and ``max_nodes``; returns the path.
 
-    >>> viz.backward_html(loss, "backward.html", params=dict(model.named_parameters()))
+    Examples:
+        >>> viz.backward_html(loss, "backward.html", params=dict(model.named_parameters()))
     """
     if not isinstance(loss, Tensor):
         raise TypeError(f"backward_html takes the Tensor to differentiate (a loss), got {type(loss).__name__}")

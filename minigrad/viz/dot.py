@@ -143,7 +143,7 @@ def to_dot(outputs, *, params=None, show_grad=False, show_data=False, collapse=N
     graph, only the leaves' ``.grad`` are left: those are drawn, inner vertices say "gradient
     freed", and the legend says to call ``backward(retain_graph=True)`` to keep them.
     ``show_data`` shows values (all of them when few, else min/mean/max; intermediate values need
-    the graph recorded under :func:`minigrad.viz.keep_values`).  ``collapse="scope"`` or a depth
+    the graph recorded under `minigrad.viz.keep_values`).  ``collapse="scope"`` or a depth
     draws each scope at that depth as one vertex; a graph of more than ``max_nodes`` vertices is
     collapsed automatically, with a warning.  ``leaves=False`` leaves out leaf tensors and
     Parameters.  ``rankdir`` ("TB", the default, or "LR", "BT", "RL") is the direction data flows.
@@ -151,7 +151,9 @@ def to_dot(outputs, *, params=None, show_grad=False, show_data=False, collapse=N
     by side across that direction, in time order: with "TB", one column per step, time running
     left to right, the weights the steps share drawn once above them; with "LR", one row per step.
 
-    >>> dot = to_dot(loss, params=dict(model.named_parameters()), show_grad=True, rankdir="LR")
+    Examples:
+        >>> params = dict(model.named_parameters())
+        >>> dot = to_dot(loss, params=params, show_grad=True, rankdir="LR")
     """
     return _build(outputs, params=params, show_grad=show_grad, show_data=show_data, collapse=collapse,
                   max_nodes=max_nodes, leaves=leaves, rankdir=rankdir, stacklevel=3).digraph
@@ -159,7 +161,7 @@ def to_dot(outputs, *, params=None, show_grad=False, show_data=False, collapse=N
 
 def _build(outputs, *, params=None, show_grad=False, show_data=False, collapse=None, max_nodes=500, leaves=True,
            rankdir=None, stacklevel=2):
-    """The finished :class:`_Builder`: its ``digraph`` and which vertex each graph node became."""
+    """The finished `_Builder`: its ``digraph`` and which vertex each graph node became."""
     import graphviz
 
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)

@@ -8,8 +8,9 @@ class Drawing:
     Jupyter displays it as SVG rendered by the system ``dot`` when present, else by graphviz-pure
     (``graphviz.Digraph``'s own display needs the system ``dot``).
 
-    >>> d = viz.draw(loss); d.render("loss.svg"); print(d.source[:7])
-    digraph
+    Examples:
+        >>> d = viz.draw(loss); d.render("loss.svg"); print(d.source[:7])
+        digraph
     """
 
     def __init__(self, digraph):

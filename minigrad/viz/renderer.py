@@ -28,9 +28,10 @@ def find_renderer(fmt):
 
 
 def render_bytes(source, fmt, program=None):
-    """DOT ``source`` rendered as ``fmt`` ("svg", "png", "pdf") by ``program`` (default: :func:`find_renderer`).
+    """DOT ``source`` rendered as ``fmt`` ("svg", "png", "pdf") by ``program`` (default: `find_renderer`).
 
-    >>> svg = render_bytes("digraph { a -> b }", "svg").decode()
+    Examples:
+        >>> svg = render_bytes("digraph { a -> b }", "svg").decode()
     """
     program = program or find_renderer(fmt)
     result = subprocess.run([program, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True)

@@ -31,6 +31,7 @@ def test_draw_keeps_source_digraph_and_renders(tmp_path):
 
 
 def test_jupyter_gets_svg_without_a_system_dot(monkeypatch):
+    pytest.importorskip("IPython", reason='IPython is not installed: pip install -e ".[notebook]"')
     from IPython.core.formatters import DisplayFormatter
 
     hide_system_dot(monkeypatch)
