@@ -250,8 +250,9 @@ class GRUCell(_GRUMath, _Cell):
     ``reset_after=False`` applies the reset gate before the matmul, as Cho et al. (2014) and Keras
     (``reset_after=False``) do; same parameters and state_dict keys, a different function of them.
 
-    >>> cho = GRUCell(3, 5, reset_after=False)
-    >>> h = cho(minigrad.randn(2, 3))
+    Examples:
+        >>> cho = GRUCell(3, 5, reset_after=False)
+        >>> h = cho(minigrad.randn(2, 3))
     """
 
     def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype=None, *, reset_after=True):
@@ -266,8 +267,9 @@ class PeepholeLSTMCell(_PeepholeMath, _Cell):
     ``peephole="diagonal"``: ``weight_ch`` has shape (3, H), one weight per unit for i, f, o.
     ``peephole="full"``: shape (3H, H), a full matrix per gate, the tutorials' W [C_{t-1}, h_{t-1}, x_t].
 
-    >>> cell = PeepholeLSTMCell(3, 5, peephole="full")
-    >>> h, c = cell(minigrad.randn(2, 3))
+    Examples:
+        >>> cell = PeepholeLSTMCell(3, 5, peephole="full")
+        >>> h, c = cell(minigrad.randn(2, 3))
     """
 
     def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype=None, *, peephole="diagonal"):
