@@ -1,4 +1,5 @@
 """Cells and sequence modules: gradcheck in float64, and equality with PyTorch where it is installed."""
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -111,6 +112,14 @@ def test_unbatched_input_and_bad_shapes():
 
 
 # -- PyTorch as the oracle ----------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _torch_default_dtype_restored():
+    """The torch tests here build float64 modules; torch's default dtype is put back after each test."""
+    yield
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_default_dtype(sys.modules["torch"].float32)
+
+
 def _torch():
     t = pytest.importorskip("torch")
     t.set_default_dtype(t.float64)
