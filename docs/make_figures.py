@@ -75,7 +75,7 @@ def unrolled(kind, steps=12):
     loss = h.sum()
     loss.name = f"sum(h_{steps - 1})"
     loss.backward(retain_graph=True)
-    save(loss, f"unrolled_{kind}_grad.svg", show_grad=True, collapse=1, leaves=False)
+    save(loss, f"unrolled_{kind}_grad.svg", show_grad=True, collapse=1, leaves=False, rankdir="LR")
 
 
 def gradient_plot():

@@ -7,7 +7,7 @@
     o_t  = sigmoid(W_o [h_{t-1}, x_t] + b_o)          output gate
     h_t  = o_t * tanh(C_t)                            hidden state
 
-    python examples/lstm_from_primitives.py [--out out/lstm_step.svg]
+    python examples/lstm_from_primitives.py [--quick] [--out out/lstm_step.svg]
 """
 import argparse
 import os
@@ -55,6 +55,8 @@ def tutorial_weights(cell):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="One LSTM step from the tutorial's equations")
     parser.add_argument("--out", default="out/lstm_step.svg", help="where to draw the graph (.svg, .png or .gv)")
+    parser.add_argument("--quick", action="store_true",
+                        help="accepted as every example accepts it; this one takes about a second already")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     I, H = 3, 4

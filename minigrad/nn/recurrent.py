@@ -4,6 +4,8 @@ Weights follow torch's layout and gate order, so a state_dict moves between the 
 ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), ``bias_ih`` and ``bias_hh`` (G*H), with
 G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n).  Each gate is computed inside
 its own name scope, so drawings and gradcheck reports speak the tutorial's language.
+Two tutorial forms sit beside torch's: the GRU of Cho et al. (``reset_after=False``, the
+reset gate applied before the matmul) and the full-matrix peephole (``peephole="full"``).
 
 Each kind of cell is one small "math" class holding its step; a cell module applies
 that step once, a sequence module along a sequence, per layer and direction.
@@ -16,6 +18,13 @@ from ..tensor import concat, stack, zeros
 from ..engine import name_scope
 from . import functional as F
 from .module import Module, uniform
+
+
+def _check_choice(owner, argument, value, choices):
+    """A ValueError naming ``argument`` unless ``value`` is a key of ``choices`` (value -> what it means)."""
+    if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
+        options = "; ".join(f"{c!r}: {meaning}" for c, meaning in choices.items())
+        raise ValueError(f"{owner}: {argument} must be one of {list(choices)} ({options}), got {value!r}")
 
 
 def _named(t, name, record):
@@ -63,48 +72,79 @@ class _LSTMMath:
 
 
 class _PeepholeMath(_LSTMMath):
-    """An LSTM whose gates also see the cell: i, f peep at c_{t-1}, o at c_t (diagonal peepholes, Gers 2002)."""
+    """An LSTM whose gates also see the cell: i, f peep at c_{t-1}, o at c_t.
+
+    ``peephole="diagonal"`` (Gers et al. 2002): gate k adds ``weight_ch[k] * c``, one weight per unit.
+    ``peephole="full"`` (the tutorials' W [C, h, x]): gate k adds ``c @ weight_ch[kH:(k+1)H]^T``.
+    """
 
     scope = "peephole_lstm_cell"
+
+    def peep(self, c, k):
+        """Gate k's (0 = i, 1 = f, 2 = o) look at the cell ``c``."""
+        if self.peephole == "diagonal":
+            return self.weight_ch[k] * c
+        H = c.shape[-1]
+        return F.linear(c, self.weight_ch[k * H : (k + 1) * H])
 
     def step(self, xp, state, w_hh, b_hh, record=None):
         h, c_prev = state
         H = h.shape[-1]
-        p = self.weight_ch  # (3, H): peephole weights of the input, forget and output gates
         with name_scope("gates"):
             z = F.linear(h, w_hh, xp)
         with name_scope("input_gate"):
-            i = _named((z[..., :H] + p[0] * c_prev).sigmoid(), "i", record)
+            i = _named((z[..., :H] + self.peep(c_prev, 0)).sigmoid(), "i", record)
         with name_scope("forget_gate"):
-            f = _named((z[..., H : 2 * H] + p[1] * c_prev).sigmoid(), "f", record)
+            f = _named((z[..., H : 2 * H] + self.peep(c_prev, 1)).sigmoid(), "f", record)
         with name_scope("candidate"):
             g = _named(z[..., 2 * H : 3 * H].tanh(), "g", record)
         with name_scope("cell"):
             c = _named(f * c_prev + i * g, "c", record)
         with name_scope("output_gate"):
-            o = _named((z[..., 3 * H :] + p[2] * c).sigmoid(), "o", record)
+            o = _named((z[..., 3 * H :] + self.peep(c, 2)).sigmoid(), "o", record)
         with name_scope("hidden"):
             h = _named(o * c.tanh(), "h", record)
         return h, c
 
 
 class _GRUMath:
-    """torch's GRU: r, z = sigmoid(.), n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h = (1 - z) * n + z * h."""
+    """A GRU step.  r, z = sigmoid(.), h = (1 - z) * n + z * h_prev, and the candidate n is
 
-    gates, scope, fold_hh_bias, has_cell = 3, "gru_cell", False, False
+    ``reset_after=True`` (torch, cuDNN):  n = tanh(W_in x + b_in + r * (W_hn h + b_hn));
+    ``reset_after=False`` (Cho et al. 2014, Keras' option): n = tanh(W_in x + b_in + W_hn (r * h) + b_hn).
+    """
+
+    gates, scope, has_cell = 3, "gru_cell", False
+    reset_after = True
+
+    @property
+    def fold_hh_bias(self):
+        """Every bias is added unchanged, except b_hn when the reset gate scales it (torch's form)."""
+        return not self.reset_after
 
     def step(self, xp, h, w_hh, b_hh, record=None):
         H = h.shape[-1]
         with name_scope("gates"):
-            hp = F.linear(h, w_hh, b_hh)
+            hp = F.linear(h, w_hh, b_hh) if self.reset_after else F.linear(h, w_hh[: 2 * H])
         with name_scope("reset_gate"):
             r = _named((xp[..., :H] + hp[..., :H]).sigmoid(), "r", record)
         with name_scope("update_gate"):
             z = _named((xp[..., H : 2 * H] + hp[..., H : 2 * H]).sigmoid(), "z", record)
         with name_scope("candidate"):
-            n = _named((xp[..., 2 * H :] + r * hp[..., 2 * H :]).tanh(), "n", record)
+            if self.reset_after:
+                n = _named((xp[..., 2 * H :] + r * hp[..., 2 * H :]).tanh(), "n", record)
+            else:
+                n = _named(F.linear(r * h, w_hh[2 * H :], xp[..., 2 * H :]).tanh(), "n", record)
         with name_scope("hidden"):
             return _named((1 - z) * n + z * h, "h", record)
+
+    def extra_repr(self):
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
+
+
+_NONLINEARITY = {"tanh": "h = tanh(.)", "relu": "h = max(0, .)"}
+_RESET_AFTER = {True: "torch's form, r * (W_hn h + b_hn)", False: "Cho et al.'s and Keras', W_hn (r * h)"}
+_PEEPHOLE = {"diagonal": "one weight per unit, Gers et al. 2002", "full": "a matrix on the cell, W [C, h, x]"}
 
 
 def _init_weights(module, suffix, input_size, hidden_size, bias, rng, dtype):
@@ -190,8 +230,7 @@ class RNNCell(_RNNMath, _Cell):
     """The simple RNN: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh); ``forward(x, h) -> h'``."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", rng=None, dtype=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        _check_choice("RNNCell", "nonlinearity", nonlinearity, _NONLINEARITY)
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, bias, rng, dtype)
 
@@ -206,15 +245,42 @@ class LSTMCell(_LSTMMath, _Cell):
 
 
 class GRUCell(_GRUMath, _Cell):
-    """torch.nn.GRUCell from primitives: ``forward(x, h) -> h'``, gate order (r, z, n)."""
+    """torch.nn.GRUCell from primitives: ``forward(x, h) -> h'``, gate order (r, z, n).
+
+    ``reset_after=False`` applies the reset gate before the matmul, as Cho et al. (2014) and Keras
+    (``reset_after=False``) do; same parameters and state_dict keys, a different function of them.
+
+    Examples:
+        >>> cho = GRUCell(3, 5, reset_after=False)
+        >>> h = cho(minigrad.randn(2, 3))
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype=None, *, reset_after=True):
+        _check_choice("GRUCell", "reset_after", reset_after, _RESET_AFTER)
+        self.reset_after = reset_after
+        super().__init__(input_size, hidden_size, bias, rng, dtype)
 
 
 class PeepholeLSTMCell(_PeepholeMath, _Cell):
-    """An LSTMCell whose gates also look at the cell state (``weight_ch``, shape (3, H), for i, f, o)."""
+    """An LSTMCell whose gates also look at the cell state through ``weight_ch``.
 
-    def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype=None):
+    ``peephole="diagonal"``: ``weight_ch`` has shape (3, H), one weight per unit for i, f, o.
+    ``peephole="full"``: shape (3H, H), a full matrix per gate, the tutorials' W [C_{t-1}, h_{t-1}, x_t].
+
+    Examples:
+        >>> cell = PeepholeLSTMCell(3, 5, peephole="full")
+        >>> h, c = cell(minigrad.randn(2, 3))
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype=None, *, peephole="diagonal"):
+        _check_choice("PeepholeLSTMCell", "peephole", peephole, _PEEPHOLE)
+        self.peephole = peephole
         super().__init__(input_size, hidden_size, bias, rng, dtype)
-        self.weight_ch = uniform((3, hidden_size), 1 / math.sqrt(hidden_size), rng, dtype)
+        rows = 3 if peephole == "diagonal" else 3 * hidden_size
+        self.weight_ch = uniform((rows, hidden_size), 1 / math.sqrt(hidden_size), rng, dtype)
+
+    def extra_repr(self):
+        return super().extra_repr() + f", peephole={self.peephole!r}"
 
 
 class _Sequence(_Recurrence):
@@ -231,6 +297,12 @@ class _Sequence(_Recurrence):
             for suffix in self._suffixes(layer):
                 size = input_size if layer == 0 else hidden_size * self.num_directions
                 _init_weights(self, suffix, size, hidden_size, bias, rng, dtype)
+
+    def extra_repr(self):
+        options = {"num_layers": (self.num_layers, 1), "batch_first": (self.batch_first, False),
+                   "bidirectional": (self.bidirectional, False)}
+        shown = "".join(f", {k}={v}" for k, (v, default) in options.items() if v != default)
+        return super().extra_repr() + shown
 
     @property
     def num_directions(self):
@@ -315,8 +387,7 @@ class RNN(_RNNMath, _Sequence):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
                  bidirectional=False, rng=None, dtype=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        _check_choice("RNN", "nonlinearity", nonlinearity, _NONLINEARITY)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, nonlinearity, rng, dtype)
 
 
@@ -334,8 +405,13 @@ class LSTM(_LSTMMath, _Sequence):
 
 
 class GRU(_GRUMath, _Sequence):
-    """torch.nn.GRU from primitives: ``output, h_n = gru(x, h_0)``, torch's state_dict keys."""
+    """torch.nn.GRU from primitives: ``output, h_n = gru(x, h_0)``, torch's state_dict keys.
+
+    ``reset_after=False``: Cho et al.'s candidate, tanh(W_in x + b_in + W_hn (r * h) + b_hn), as in GRUCell.
+    """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 bidirectional=False, rng=None, dtype=None):
+                 bidirectional=False, rng=None, dtype=None, *, reset_after=True):
+        _check_choice("GRU", "reset_after", reset_after, _RESET_AFTER)
+        self.reset_after = reset_after
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, "tanh", rng, dtype)
