@@ -3,18 +3,21 @@ import numpy as np
 
 from .registry import primitive
 
-_scalars = {}
+class _Constant(dict):
+    """``value`` as a read-only 0-d array per float dtype (float64 for other dtypes), made once: NumPy is slow
+    with Python scalars on tiny arrays, and a dict lookup (``_HALF[a.dtype]``) is the cheapest way to get one."""
 
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
 
-def _scalar(value, dtype):
-    """``value`` as a cached 0-d array of the float ``dtype`` (float64 for others): NumPy is slow with Python
-    scalars on tiny arrays."""
-    key = (value, dtype)
-    s = _scalars.get(key)
-    if s is None:
-        s = _scalars[key] = np.array(value, dtype if dtype.kind == "f" else np.float64)
+    def __missing__(self, dtype):
+        s = self[dtype] = np.array(self.value, dtype if dtype.kind == "f" else np.float64)
         s.flags.writeable = False
-    return s
+        return s
+
+
+_HALF, _ONE = _Constant(0.5), _Constant(1)
 
 
 @primitive("add")
@@ -48,7 +51,7 @@ def mul(a, b):
 @mul.vjp
 def mul_vjp(g, saved, needs):
     a, b = saved
-    return g * b, g * a
+    return g * b if needs[0] else None, g * a if needs[1] else None
 
 
 @primitive("div")
@@ -61,7 +64,7 @@ def div(a, b):
 @div.vjp
 def div_vjp(g, saved, needs):
     b, y = saved
-    return g / b, -g * y / b
+    return g / b if needs[0] else None, -g * y / b if needs[1] else None
 
 
 @primitive("pow")
@@ -143,7 +146,7 @@ def sigmoid(a):
     """y = 1 / (1 + exp(-a));  da = g * y * (1 - y)"""
     # Through tanh: no overflow for any |a|, and exactly 0 and 1 in the limits.  A 0-d half
     # of a's float dtype, because NumPy takes a slow path for Python scalars on tiny arrays.
-    half = _scalar(0.5, a.dtype)
+    half = _HALF[a.dtype]
     y = np.tanh(a * half)
     y *= half
     y += half
@@ -152,7 +155,7 @@ def sigmoid(a):
 
 @sigmoid.vjp
 def sigmoid_vjp(g, y, needs):
-    return (g * y * (_scalar(1, y.dtype) - y),)
+    return (g * y * (_ONE[y.dtype] - y),)
 
 
 @primitive("relu")

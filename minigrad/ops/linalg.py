@@ -57,6 +57,11 @@ def linear(x, w, b):
 def linear_vjp(g, saved, needs):
     x, w = saved
     dx = np.matmul(g, w) if needs[0] else None
-    rows = math.prod(x.shape[:-1])  # not -1: a size-0 dimension leaves it undetermined
-    dw = Outer(g.reshape(rows, g.shape[-1]), x.reshape(rows, x.shape[-1])) if needs[1] else None
+    dw = None
+    if needs[1]:
+        rows_g = g
+        if x.ndim != 2:  # a row per position of the leading axes (not -1: a size-0 axis leaves it undetermined)
+            rows = math.prod(x.shape[:-1])
+            rows_g, x = g.reshape(rows, g.shape[-1]), x.reshape(rows, x.shape[-1])
+        dw = Outer(rows_g, x)
     return dx, dw, g if needs[2] else None

@@ -110,7 +110,7 @@ class Scatter:
         if self.how == "view":
             view = buffer[self.index]  # basic indexing: a view, added into in one pass
             if type(view) is np.ndarray:
-                np.add(view, self.value, out=view)
+                view += self.value  # np.add(view, value, out=view), without the slow keyword
             else:  # one element (x[0] of a vector, x[()] of a 0-d array) is a NumPy scalar, not a view
                 buffer[self.index] += self.value
         elif self.how == "repeats":
