@@ -232,9 +232,10 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
     leaves = []
     anomaly = state.anomaly
     retaining, state.retaining = state.retaining, retain_graph
+    pop, push, ndarray, freed = heappop, heappush, np.ndarray, FREED  # locals: this loop runs once per node
     try:
         while heap:
-            node = heappop(heap)[1]
+            node = pop(heap)[1]
             g = node._g
             node._g = None
             if type(g) is Outer:
@@ -244,22 +245,23 @@ def run_backward(root, grad, retain_graph=False, accumulate=True, on_grad=None):
             if node.tensor is not None:
                 leaves.append((node, g))
                 continue
-            if node.saved is FREED:
+            saved = node.saved
+            if saved is freed:
                 raise _freed(node)
-            grads = node.op.backward(g, node.saved, node.parents)  # needs[i]: parent i is a node, not None
+            grads = node.op.backward(g, saved, node.parents)  # needs[i]: parent i is a node, not None
             if anomaly:
                 _check_finite(node, grads)
             if not retain_graph:
-                node.saved = FREED
+                node.saved = freed
             for p, gp in zip(node.parents, grads):
                 if p is None or gp is None:
                     continue
                 if p._g is None:  # the first gradient to reach p: p joins the heap
-                    if type(gp) is np.ndarray and gp.shape == p.shape:
+                    if type(gp) is ndarray and gp.shape == p.shape:
                         p._g, p._owned = gp, False  # the common case, inline
                     else:
                         p._g, p._owned = add_grad(None, False, gp, p.shape, p.dtype)
-                    heappush(heap, (-p.seq, p))
+                    push(heap, (-p.seq, p))
                 else:
                     p._g, p._owned = add_grad(p._g, p._owned, gp, p.shape, p.dtype)
     except BaseException:
