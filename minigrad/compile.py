@@ -15,6 +15,7 @@ is bit for bit the one eager mode computes.  Python control flow is frozen at tr
 import builtins
 import functools
 import gc
+import heapq
 import warnings
 from collections import OrderedDict
 
@@ -101,7 +102,8 @@ class _Recorder:
     def _new_slot(self, obj, source, array):
         slot = len(self.sources)
         self.sources.append(source)
-        self.meta.append((np.shape(array), np.asarray(array).dtype))
+        self.meta.append((array.shape, array.dtype) if type(array) is np.ndarray
+                         else (np.shape(array), np.asarray(array).dtype))
         self.slot_of[id(obj)] = slot
         self.alive.append(obj)
         return slot
@@ -118,8 +120,10 @@ class _Recorder:
         return self._new_slot(x, ("const", x), x)  # a number or an array made inside fn: frozen
 
     def record(self, op, args, params, out):
-        ins = tuple(self.slot(a) for a in args)
-        params = {key: self._param(value) for key, value in params.items()}
+        slot_of = self.slot_of
+        ins = tuple([slot_of[id(a)] if id(a) in slot_of else self.slot(a) for a in args])
+        if params:
+            params = {key: self._param(value) for key, value in params.items()}
         tracked = out._node is not None
         needs = tuple(p is not None for p in out._node.parents) if tracked else (False,) * len(args)
         slot = self._new_slot(out, ("op", len(self.steps)), out.data)
@@ -218,6 +222,34 @@ def _flatten_outputs(result):
 
 
 # -- the plan --------------------------------------------------------------------------------
+class _Registers:
+    """Variable names for values in generated code, reused like a CPU's registers.
+
+    A value takes the lowest free name; once its last use is past the name is free again, and
+    the next value assigned to it frees the old one.  So memory is given back as early as with
+    a ``del`` after each last use, without the extra lines (each line costs compile time).
+    """
+
+    def __init__(self, prefix):
+        self.prefix, self.free, self.count, self.of = prefix, [], 0, {}
+
+    def __contains__(self, slot):
+        return slot in self.of
+
+    def __getitem__(self, slot):
+        return f"{self.prefix}{self.of[slot]}"
+
+    def take(self, slot):
+        if self.free:
+            self.of[slot] = heapq.heappop(self.free)
+        else:
+            self.of[slot], self.count = self.count, self.count + 1
+        return self[slot]
+
+    def release(self, slot):
+        heapq.heappush(self.free, self.of.pop(slot))
+
+
 def _name(slot):
     return f"v{slot}"
 
@@ -265,57 +297,62 @@ class Plan:
 
     # ---- forward ----
     def _write_forward(self):
-        lines, env = [], {"_array": np.array, "_resolve": _resolve}
-        last_use = {}
+        lines, env, names = [], {"_array": np.array, "_resolve": _resolve}, {}
+        leaf_index = {s: j for j, s in enumerate(s for s, src in enumerate(self.sources) if src[0] == "leaf")}
+        last_use, first_use = {}, {}
         for i, step in enumerate(self.steps):
             for s in step.ins:
                 if s is not None:
                     last_use[s] = i
-        defined = set()
-        leaf_index = {s: j for j, s in enumerate(s for s, src in enumerate(self.sources) if src[0] == "leaf")}
+                    first_use.setdefault(s, i)
+        for s, src in enumerate(self.sources):  # a conversion reads its source where it is first used
+            if src[0] == "convert" and s in first_use:
+                last_use[src[1]] = max(last_use.get(src[1], -1), first_use[s])
+        keep = set(self.out_slots)
+        regs = _Registers("r")
 
         def ref(slot):
             src = self.sources[slot]
             if src[0] == "const":
                 env[f"K{slot}"] = src[1]
                 return f"K{slot}"
-            if slot not in defined:
-                defined.add(slot)
-                if src[0] == "arg":
-                    lines.append(f"    {_name(slot)} = A[{src[1]}]")
-                elif src[0] == "leaf":
-                    lines.append(f"    {_name(slot)} = L[{leaf_index[slot]}]")
-                elif src[0] == "convert":
-                    env[f"D{slot}"] = src[2]
-                    lines.append(f"    {_name(slot)} = _array({ref(src[1])}, D{slot})")
-            return _name(slot)
+            if src[0] == "arg":
+                return f"A[{src[1]}]"
+            if src[0] == "leaf":
+                return f"L[{leaf_index[slot]}]"
+            if slot not in regs and src[0] == "convert":
+                env[f"D{slot}"] = src[2]
+                value = f"_array({ref(src[1])}, D{slot})"
+                lines.append(f"    {regs.take(slot)} = {value}")
+            return regs[slot]
 
-        saved = []
+        n_saved = 0
         for i, step in enumerate(self.steps):
-            fwd = _function_name(env, "f_", step.op, step.op.forward)
+            fwd = _function_name(env, names, "f_", step.op, step.op.forward)
             args = ["None" if s is None else ref(s) for s in step.ins]
             for key, value in step.params.items():
                 env[f"P{i}_{key}"] = value
                 args.append(f"{key}=_resolve(P{i}_{key}, A)" if _has_ref(value) else f"{key}=P{i}_{key}")
             if step.op.takes_needs:
                 args.append(f"needs={_needs_name(env, step.needs)}")
+            for s in dict.fromkeys(step.ins):  # inputs used for the last time: their registers are free again
+                if s is not None and last_use[s] == i and s not in keep and s in regs:
+                    regs.release(s)
+            out = regs.take(step.out)
             call = f"{fwd}({', '.join(args)})"
-            where = step.comment()
             if step.tracked:
-                lines.append(f"    {_name(step.out)}, s{i} = {call}{where}")
-                saved.append(f"s{i}")
+                lines.append(f"    {out}, S[{n_saved}] = {call}{step.comment()}")
+                n_saved += 1
             else:
-                lines.append(f"    {_name(step.out)} = {call}[0]{where}")
-            defined.add(step.out)
-            dead = dict.fromkeys(s for s in step.ins if s is not None and last_use[s] == i
-                                 and s not in self.out_slots and self.sources[s][0] != "const")
-            if dead:
-                lines.append(f"    del {', '.join(map(_name, dead))}")
+                lines.append(f"    {out} = {call}[0]{step.comment()}")
+            if step.out not in last_use and step.out not in keep:
+                regs.release(step.out)  # never read: freed by the next value that takes its register
         outs = [ref(s) for s in self.out_slots]
-        lines.append(f"    return [{', '.join(outs)}], [{', '.join(saved)}]")
+        lines.append(f"    return [{', '.join(outs)}], S")
         code = (f"def forward(A, L):\n    # {self.fn_name}: {len(self.steps)} ops. A: the arguments' arrays, "
-                "L: the leaves'\n" + "\n".join(lines) + "\n")
-        exec(builtins.compile(code, f"<compiled {self.fn_name} forward>", "exec"), env)
+                f"L: the leaves', S: what each op saved for its gradient\n    S = [None] * {n_saved}\n"
+                + "\n".join(lines) + "\n")
+        exec(_compiled(code, f"<compiled {self.fn_name} forward>"), env)
         return code, env["forward"]
 
     def unfold(self, hub):
@@ -358,8 +395,10 @@ class Plan:
         Returns the gradients of the call's inputs, and keeps the written function for the next calls.
         """
         position = {i: k for k, i in enumerate(i for i, step in enumerate(self.steps) if step.tracked)}
-        lines, env = [], {"add_grad": add_grad, "_zeros": np.zeros, "FREED": engine.FREED}
+        lines, env, names = [], {"add_grad": add_grad, "_zeros": np.zeros}, {}
         total, owned = {}, {}
+        regs = _Registers("g")  # gradients' variables; S is popped from its end as the steps go newest first
+        top = len(position)
 
         def accumulate(slot, g, expr):
             """Add gradient ``g`` (named ``expr`` in the code) into ``slot`` by add_grad; return the line that does
@@ -367,7 +406,7 @@ class Plan:
             shape, dtype = self.meta[slot]
             t, o = total.get(slot), owned.get(slot, False)
             total[slot], owned[slot] = add_grad(t, o, g, shape, dtype)
-            v = f"g{slot}"
+            v = regs[slot] if slot in regs else regs.take(slot)
             if type(g) is Outer and t is None:
                 return f"    {v} = {expr}"
             if type(g) is Outer and type(t) is Outer:
@@ -392,32 +431,39 @@ class Plan:
                 continue
             g = total.pop(step.out)
             del owned[step.out]
+            v = regs[step.out]
             if type(g) is Outer:
                 g = g.dense()
-                lines.append(f"    g{step.out} = g{step.out}.dense()")
-            bwd = _function_name(env, "vjp_", step.op, step.op.backward)
+                lines.append(f"    {v} = {v}.dense()")
+            bwd = _function_name(env, names, "vjp_", step.op, step.op.backward)
             k = position[i]
             results = step.op.backward(g, saved[k], step.needs)
             saved[k] = engine.FREED
+            if k < top - 1:  # saved values of steps no gradient reaches
+                lines.append(f"    del S[{k + 1}:]")
+            top = k
+            call = f"{bwd}({v}, S.pop(), {_needs_name(env, step.needs)})"
             targets, after = [], []
             for j, (s, gp) in enumerate(zip(step.ins, results)):
                 if s is None or gp is None or not step.needs[j]:
                     targets.append("_")
                 elif s not in total and type(gp) is np.ndarray and gp.shape == self.meta[s][0]:
                     total[s], owned[s] = gp, False  # the engine's common case: the first gradient, as it is
-                    targets.append(f"g{s}")
+                    targets.append(regs.take(s))
+                elif len(step.ins) == 1:  # one line: the gradient added where the call is
+                    lines.append(accumulate(s, gp, f"{call}[0]") + step.comment())
+                    break
                 else:
-                    targets.append(f"r{j}")
-                    after.append(accumulate(s, gp, f"r{j}"))
-            where = step.comment()
-            lines.append(f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = {bwd}(g{step.out}, S[{k}], {_needs_name(env, step.needs)}){where}")
-            lines.append(f"    S[{k}] = FREED")
+                    targets.append(f"t{j}")
+                    after.append(accumulate(s, gp, f"t{j}"))
+            else:
+                lines.append(f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = {call}{step.comment()}")
             lines.extend(after)
-            lines.append(f"    del g{step.out}")
-        lines.append("    return (" + "".join(f"g{s}, " if s in total else "None, " for s in self.input_slots) + ")")
+            regs.release(step.out)
+        lines.append("    return (" + "".join(f"{regs[s]}, " if s in total else "None, " for s in self.input_slots) + ")")
         code = (f"def backward(S, G):\n    # {self.fn_name}. S: the saved values, G: gradients of outputs "
                 f"{[k for k, p in enumerate(pattern) if p]}\n" + "\n".join(lines) + "\n")
-        exec(builtins.compile(code, f"<compiled {self.fn_name} backward>", "exec"), env)
+        exec(_compiled(code, f"<compiled {self.fn_name} backward>"), env)
         self.backward_code[pattern] = code
         self._backward_fns[pattern] = env["backward"]
         return tuple(total.get(s) for s in self.input_slots)
@@ -430,22 +476,55 @@ class _Meta:
         self.shape, self.dtype = shape, dtype
 
 
-def _function_name(env, prefix, op, function):
-    """The name the written code calls ``function`` by: ``f_tanh``, ``vjp_tanh`` (numbered if two ops share a name)."""
-    base = prefix + "".join(c if c.isalnum() else "_" for c in op.name)
-    name, n = base, 1
-    while env.get(name, function) is not function:
-        n += 1
-        name = f"{base}{n}"
-    env[name] = function
+_CODE_CACHE = OrderedDict()  # source text -> code object, for the last CODE_CACHE_SIZE texts compiled
+CODE_CACHE_SIZE = 32
+
+
+def _compiled(source, filename):
+    """``source`` compiled by Python, or the code object compiled from the same text before.
+
+    Compiling is most of a new signature's one-off cost (about 10-25 us per line).  Constants are
+    named in the text and their values live in the globals the code runs with, so a retrace for a
+    new batch size writes the same text and skips the compiler.
+    """
+    key = (source, filename)
+    code = _CODE_CACHE.get(key)
+    if code is None:
+        code = _CODE_CACHE[key] = builtins.compile(source, filename, "exec")
+        if len(_CODE_CACHE) > CODE_CACHE_SIZE:
+            _CODE_CACHE.popitem(last=False)
+    else:
+        _CODE_CACHE.move_to_end(key)
+    return code
+
+
+def _function_name(env, names, prefix, op, function):
+    """The name the written code calls ``function`` by: ``f_tanh``, ``vjp_tanh`` (numbered if two ops share a name).
+
+    ``names`` remembers the name given to each function (``env``, the code's globals, keeps string keys only).
+    """
+    name = names.get(function)
+    if name is None:
+        base = prefix + "".join(c if c.isalnum() else "_" for c in op.name)
+        name, n = base, 1
+        while name in env:
+            n += 1
+            name = f"{base}{n}"
+        env[name], names[function] = function, name
     return name
 
 
 def _needs_name(env, needs):
     """``needs_TF``: which inputs of an op want a gradient, as a named constant of the written code."""
-    name = "needs_" + "".join("T" if n else "F" for n in needs)
-    env[name] = list(needs)
+    name = _NEEDS_NAMES.get(needs)
+    if name is None:
+        name = _NEEDS_NAMES[needs] = "needs_" + "".join("T" if n else "F" for n in needs)
+    if name not in env:
+        env[name] = list(needs)
     return name
+
+
+_NEEDS_NAMES = {}
 
 
 class _HubNode(Node):
