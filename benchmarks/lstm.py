@@ -365,27 +365,39 @@ def peak_memory(B, T, H):
     return result
 
 
-def trace_cost(label):
-    """minigrad.compile's one-off cost for a new signature: the traced first call (an eager step plus recording
-    and writing the forward code) and the first replayed backward (which writes the backward code)."""
+def trace_cost(label, trials=5):
+    """minigrad.compile's one-off cost for a new signature, median of ``trials`` fresh compiled functions.
+
+    A new signature costs a traced first call (an eager step while recording, then the forward code)
+    and a first replay whose backward runs by the engine's rules and writes the backward code.  The
+    one-off cost is what those two calls take beyond the eager step and the replayed step they stand
+    for: (traced call - eager step) + (first replay - replay).  Measured for the function's first
+    signature, and again for a second batch size (the same code text: Python's compiler is skipped).
+    """
     B, T, H = SIZES[label]
     systems, lstm = make_systems(B, T, H)
-    x = np.random.default_rng(2).standard_normal((T, B, H)).astype(np.float32)
-    eager = []
-    for _ in range(3):
-        start = time.perf_counter()
-        lstm(x)[0].sum().backward()
-        eager.append(time.perf_counter() - start)
-    step = mg.compile(lambda x: lstm(x)[0].sum())
-    t0 = time.perf_counter()
-    step(x).backward()  # traced: an eager step while recording, then the forward code
-    t1 = time.perf_counter()
-    step(x).backward()  # replayed: the first backward runs by the engine's rules and writes the backward code
-    t2 = time.perf_counter()
-    step(x).backward()
-    t3 = time.perf_counter()
-    return {"eager_step_ms": min(eager) * 1e3, "traced_call_ms": (t1 - t0) * 1e3,
-            "first_replay_ms": (t2 - t1) * 1e3, "replay_ms": (t3 - t2) * 1e3}
+    rng = np.random.default_rng(2)
+    xs = [rng.standard_normal((T, b, H)).astype(np.float32) for b in (B, B + 1)]
+    names = ("eager_step_ms", "traced_call_ms", "first_replay_ms", "replay_ms", "one_off_ms")
+    parts = {f"{name}{suffix}": [] for suffix in ("", "_new_batch") for name in names}
+    for _ in range(trials):
+        step = mg.compile(lambda x: lstm(x)[0].sum())
+        for x, suffix in zip(xs, ("", "_new_batch")):
+            time.sleep(PAUSE_S)
+            start = time.perf_counter()
+            lstm(x)[0].sum().backward()
+            t0 = time.perf_counter()
+            step(x).backward()  # traced
+            t1 = time.perf_counter()
+            step(x).backward()  # replayed; its backward is discovered and written
+            t2 = time.perf_counter()
+            step(x).backward()
+            t3 = time.perf_counter()
+            times = [t0 - start, t1 - t0, t2 - t1, t3 - t2]
+            times.append(times[1] - times[0] + times[2] - times[3])
+            for name, dt in zip(names, times):
+                parts[name + suffix].append(dt * 1e3)
+    return {name: statistics.median(ts) for name, ts in parts.items()}
 
 
 def main(argv=None):
@@ -433,9 +445,10 @@ def main(argv=None):
           f"({memory['ratio']:.2f}x), minigrad_compiled {memory['minigrad_compiled']:.1f} MiB "
           f"({memory['compiled_ratio']:.2f}x)")
     for label, c in costs.items():
-        print(f"compile cost of a new signature at {label}: traced first call {c['traced_call_ms']:.0f} ms (an eager "
-              f"step takes {c['eager_step_ms']:.0f} ms), first replay with backward discovery "
-              f"{c['first_replay_ms']:.0f} ms, then {c['replay_ms']:.1f} ms per step")
+        print(f"compile cost of a new signature at {label}: {c['one_off_ms']:.0f} ms one-off (median of 5: traced "
+              f"first call {c['traced_call_ms']:.0f} ms where an eager step takes {c['eager_step_ms']:.0f} ms; first "
+              f"replay, writing the backward, {c['first_replay_ms']:.0f} ms where a replay takes {c['replay_ms']:.1f} "
+              f"ms); for a second batch size {c['one_off_ms_new_batch']:.0f} ms (same code text, not compiled again)")
     os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
     with open(args.json, "w") as f:
         json.dump({"machine": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
