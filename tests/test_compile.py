@@ -165,6 +165,27 @@ def test_retraces_on_a_new_shape_not_on_a_repeated_one():
     assert step.traces == 3  # grad mode is part of the signature
 
 
+def test_a_new_batch_size_reuses_the_compiled_code_and_still_matches_eager():
+    eager, comp = (nn.LSTM(4, 6, num_layers=2, rng=np.random.default_rng(1)) for _ in range(2))
+    step = mg.compile(lambda x, r: seq_loss(comp, x, r))
+    rng, forwards, backwards = np.random.default_rng(0), {}, {}
+    for B in (3, 5, 3, 2):
+        x, r = seq_batch(B=B)(rng, np.float32)
+        for model in (eager, comp):
+            model.zero_grad()
+        loss_e, loss_c = seq_loss(eager, x, r), step(x, r)
+        loss_e.backward()
+        loss_c.backward()
+        step(x, r).backward()  # a replay: its backward runs the written code
+        np.testing.assert_array_equal(loss_c.data, loss_e.data)
+        for (k, pe), pc in zip(eager.named_parameters(), comp.parameters()):
+            np.testing.assert_array_equal(pc.grad, 2 * pe.grad, err_msg=k)
+        forwards[B] = step.plan._forward.__code__
+        (backwards[B],) = (f.__code__ for f in step.plan._backward_fns.values())
+    assert step.traces == 3
+    assert forwards[3] is forwards[5] is forwards[2] and backwards[3] is backwards[5] is backwards[2]
+
+
 def test_a_function_that_keeps_retracing_gets_a_warning_naming_what_changed():
     step = mg.compile(lambda x: (x * 2).sum())
     with pytest.warns(UserWarning) as caught:
