@@ -21,14 +21,20 @@ from .ops.registry import Outer, Part, Scatter, unbroadcast
 
 
 class _State(threading.local):
-    """Per thread, as in torch: a ``no_grad`` in one thread leaves every other thread recording."""
+    """Per thread, as in torch: a ``no_grad`` in one thread leaves every other thread recording.
 
-    grad_enabled = True
-    scope = ""  # "cell/gate": the name scopes open now, outermost first
-    anomaly = False
-    keep_values = False  # keep each op's arrays: gradcheck's diagnosis re-runs ops, drawings show values
-    trace = None  # minigrad.compile's recorder while it traces a function
-    retaining = False  # the backward pass in progress keeps saved values (retain_graph)
+    Every op reads several of these flags.  Each thread's copy sets them all when the thread
+    first touches ``state``: a flag found in the thread's own dict reads in half the time of
+    one that falls through to a class attribute (about 100 ns against 200).
+    """
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.scope = ""  # "cell/gate": the name scopes open now, outermost first
+        self.anomaly = False
+        self.keep_values = False  # keep each op's arrays: gradcheck's diagnosis re-runs ops, drawings show values
+        self.trace = None  # minigrad.compile's recorder while it traces a function
+        self.retaining = False  # the backward pass in progress keeps saved values (retain_graph)
 
 
 state = _State()
@@ -179,8 +185,8 @@ class name_scope:
         self.name = name
 
     def __enter__(self):
-        self._saved = state.scope
-        state.scope = f"{state.scope}/{self.name}" if state.scope else self.name
+        self._saved = outer = state.scope
+        state.scope = f"{outer}/{self.name}" if outer else self.name
         return self
 
     def __exit__(self, *exc):
