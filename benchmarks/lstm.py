@@ -4,8 +4,14 @@ mygrad when installed).
 A step: forward over T steps, loss = sum_t sum(h_t * R_t), full backward, float32.
 Systems run interleaved in one process, each timed block after an idle pause (PAUSE_S):
 without it, a system run right after NumPy's OpenBLAS calls competes with BLAS threads
-still spinning (torch measured 2-3x slower than it is).  Each is reported as the median
-of its runs and as a ratio to numpy_ref measured in the same run.  Also: minigrad.compile's
+still spinning (torch measured 2-3x slower than it is).  Before the pause the garbage the
+previous system left is collected, and after it one untimed step warms the system up: the
+first step after a pause measured up to 1.6x its next ones (minigrad's eager step, right
+after mygrad's), and a user's training loop runs one system back to back.  Each is reported
+as the median of its runs and as a ratio to numpy_ref measured in the same run (every run is
+kept in the JSON file).  On a shared machine whose speed drifts within seconds, compare
+ratios only within one run; benchmarks/instructions.py counts instructions instead, which
+drift does not change.  Also: minigrad.compile's
 one-off cost per new signature, per-op overhead, and the peak memory of a training step,
 each system in its own process.
 
@@ -14,6 +20,7 @@ each system in its own process.
     OPENBLAS_NUM_THREADS=1 python benchmarks/lstm.py --cpu-time    # on a busy machine: CPU time, one thread
 """
 import argparse
+import gc
 import json
 import os
 import platform
@@ -276,13 +283,16 @@ def time_sizes(sizes, repeats, quick=False):
             block[name] = max(1, min(10, round(BLOCK_S / max(time.perf_counter() - start, 1e-6))))
         for _ in range(repeats):
             for name, fn in systems.items():  # interleaved, so machine noise hits every system alike
+                gc.collect()
                 time.sleep(PAUSE_S)
+                fn()  # untimed: the first step after a pause runs on cold caches
                 for _ in range(block[name]):
                     start = clock()
                     fn()
                     times[name].append(clock() - start)
         medians = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
-        table[label] = {name: {"ms": ms, "ratio": ms / medians["numpy_ref"]} for name, ms in medians.items()}
+        table[label] = {name: {"ms": ms, "ratio": ms / medians["numpy_ref"], "runs_ms": [t * 1e3 for t in times[name]]}
+                        for name, ms in medians.items()}
         print(f"  {label}: " + ", ".join(f"{n} {v['ms']:.2f} ms" for n, v in table[label].items()), flush=True)
     return table
 
@@ -380,7 +390,9 @@ def trace_cost(label, trials=5):
     xs = [rng.standard_normal((T, b, H)).astype(np.float32) for b in (B, B + 1)]
     names = ("eager_step_ms", "traced_call_ms", "first_replay_ms", "replay_ms", "one_off_ms")
     parts = {f"{name}{suffix}": [] for suffix in ("", "_new_batch") for name in names}
+    code_cache = sys.modules["minigrad.compile"]._CODE_CACHE
     for _ in range(trials):
+        code_cache.clear()  # each trial pays for Python's compiler, as a function's first signature does
         step = mg.compile(lambda x: lstm(x)[0].sum())
         for x, suffix in zip(xs, ("", "_new_batch")):
             time.sleep(PAUSE_S)
