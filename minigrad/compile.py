@@ -23,7 +23,7 @@ import numpy as np
 
 from . import engine
 from .engine import Node, add_grad, state
-from .ops.registry import Outer, Part, Primitive, Scatter
+from .ops.registry import Outer, Part, Primitive, Scatter, broadcast_axes
 from .tensor import Tensor
 
 CACHE_SIZE = 8  # plans kept per compiled function
@@ -395,7 +395,7 @@ class Plan:
         Returns the gradients of the call's inputs, and keeps the written function for the next calls.
         """
         position = {i: k for k, i in enumerate(i for i, step in enumerate(self.steps) if step.tracked)}
-        lines, env, names = [], {"add_grad": add_grad, "_zeros": np.zeros}, {}
+        lines, env, names = [], {"add_grad": add_grad, "_zeros": np.zeros, "_asarray": np.asarray}, {}
         total, owned = {}, {}
         regs = _Registers("g")  # gradients' variables; S is popped from its end as the steps go newest first
         top = len(position)
@@ -418,6 +418,13 @@ class Plan:
                 return f"    {expr}.add_to({v})"
             if type(g) is np.ndarray and type(t) is np.ndarray and g.shape == shape == t.shape:
                 return f"    {v} += {expr}" if o else f"    {v} = {v} + {expr}"
+            if type(g) is np.ndarray and t is None:  # a broadcast operand's first gradient: unbroadcast's sums
+                added, stretched = broadcast_axes(g.shape, shape)
+                if added:
+                    expr = f"{expr}.sum(axis={added})"
+                if stretched:
+                    expr = f"{expr}.sum(axis={stretched}, keepdims=True)"
+                return f"    {v} = {expr}" if shape else f"    {v} = _asarray({expr})"
             env[f"M{slot}"] = self.meta[slot]
             before = "None, False" if t is None else f"{v}, {o!r}"
             return f"    {v}, _ = add_grad({before}, {expr}, M{slot}[0], M{slot}[1])"

@@ -142,7 +142,7 @@ def apply(op, *args, **params):
 
 def apply_unary(op, a, **params):
     """``apply(op, a, **params)`` for one Tensor, without the general loop: activations and indexing are hot."""
-    y, saved = op.forward(a.data, **params)
+    y, saved = op.forward(a.data, **params) if params else op.forward(a.data)
     if a.requires_grad and state.grad_enabled:
         out = _recorded(op, saved, (a._node or a._graph_node(),), y, [a.data], params)
     else:

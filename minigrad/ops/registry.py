@@ -71,6 +71,14 @@ def primitive(name):
     return register
 
 
+def broadcast_axes(grad_shape, shape):
+    """The axes `unbroadcast` sums over: (the leading axes broadcasting added, the axes it stretched from 1)."""
+    extra = len(grad_shape) - len(shape)
+    added = tuple(range(extra)) if extra > 0 else ()
+    kept = grad_shape[max(extra, 0):]
+    return added, tuple(i for i, n in enumerate(shape) if n == 1 and kept[i] != 1)
+
+
 def unbroadcast(grad, shape):
     """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``.
 
@@ -80,10 +88,9 @@ def unbroadcast(grad, shape):
     """
     if grad.shape == shape:
         return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    added, stretched = broadcast_axes(grad.shape, shape)
+    if added:
+        grad = grad.sum(axis=added)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     if grad.shape != shape:

@@ -46,3 +46,13 @@ def test_breakdown_mode_prints_each_part():
     assert result.returncode == 0, result.stderr
     for part in ("numpy_ref step", "forward, no_grad", "forward, recording", "backward"):
         assert part in result.stdout
+
+
+def test_the_instruction_counter_runs_its_systems_without_the_optional_engines():
+    """benchmarks/instructions.py's child (what valgrind runs) steps each system with torch and friends blocked;
+    the counting itself needs valgrind and minutes, so it is run by hand, not here."""
+    script = os.path.join(ROOT, "benchmarks", "instructions.py")
+    for system in ("numpy_ref", "minigrad_compiled"):
+        result = subprocess.run([sys.executable, script, "--child", system, "small", "1"],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
