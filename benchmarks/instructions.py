@@ -6,9 +6,10 @@ same code, inputs and environment give the same count, whatever else the machine
 It is not a time (a cache miss costs more than an add), but for minigrad against numpy_ref
 at the small size, where the cost is Python and NumPy call overhead, it follows the time.
 
-Each system runs in its own process under callgrind (NumPy's BLAS on one thread), once with
-1 and once with 6 training steps after two unmeasured ones; the difference over 5 is one
-step.  torch, HIPS autograd and mygrad are not imported, so valgrind starts fast.
+Each system runs in its own process under callgrind (NumPy's BLAS on one thread; Python's
+string hashes fixed, since with random ones two counts of the same code differ by up to
+0.5%), once with 1 and once with 6 training steps after two unmeasured ones; the difference
+over 5 is one step.  torch, HIPS autograd and mygrad are not imported, so valgrind starts fast.
 
     python benchmarks/instructions.py                       # small size, the minigrad rows
     python benchmarks/instructions.py --size medium --systems numpy_ref,minigrad_compiled
@@ -36,7 +37,7 @@ def child(system, size, steps):
 
 def count(system, size, steps):
     """Instructions of a whole child process that runs ``steps`` steps of ``system``."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", PYTHONHASHSEED="0")  # same hashes each run
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
                           __file__, "--child", system, size, str(steps)],
                          capture_output=True, text=True, env=env, check=True)
