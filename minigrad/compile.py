@@ -22,7 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import engine
-from .engine import Node, add_grad, state
+from .engine import Node, add_grad, state, watch
 from .ops.registry import Outer, Part, Primitive, Scatter, broadcast_axes
 from .tensor import Tensor
 
@@ -621,11 +621,13 @@ class Compiled:
                 stacklevel=3,
             )
         recorder = _Recorder(flat)
+        watch.add(1)
         state.trace = recorder
         try:
             result = self.fn(*args, **kwargs)
         finally:
             state.trace = None
+            watch.add(-1)
         outputs, rebuild = _flatten_outputs(result)
         self.cache[key] = Plan(recorder, flat, outputs, rebuild, getattr(self.fn, "__name__", type(self.fn).__name__))
         self._last_key = key
@@ -638,11 +640,13 @@ class Compiled:
         """Replay, and compare every op's result with an eager run of fn on the same arguments."""
         recorder = _Recorder(flat)
         states = _generator_states(plan)
+        watch.add(1)
         state.trace = recorder
         try:
             self.fn(*args, **kwargs)
         finally:
             state.trace = None
+            watch.add(-1)
         _restore_generators(states)
         values = _forward_values(plan, flat)
         for i, (ours, theirs) in enumerate(zip(plan.steps, recorder.steps)):

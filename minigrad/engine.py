@@ -38,6 +38,27 @@ class _State(threading.local):
 
 
 state = _State()
+
+
+class _Watch:
+    """How many threads now trace a function (``minigrad.compile``) or keep values (`keep_values`).
+
+    Every op asks whether it must be recorded for a trace or keep its arrays.  Reading this plain
+    counter first (``watch.count and state.trace is not None``) spares the two reads of per-thread
+    flags that would answer no almost always: 2% of an eager LSTM step.  Changed under a lock;
+    a thread that traces counts itself before it sets its flag, so it never reads a 0.
+    """
+
+    def __init__(self):
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def add(self, n):
+        with self._lock:
+            self.count += n
+
+
+watch = _Watch()
 _sequence = itertools.count()
 FREED = type("Freed", (), {"__repr__": lambda self: "<freed by backward>"})()  # a node's saved values, once used
 
@@ -164,6 +185,14 @@ class keep_values(_GradMode):
     """
 
     flag, value = "keep_values", True
+
+    def __enter__(self):
+        watch.add(1)
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        watch.add(-1)
 
 
 def is_grad_enabled():

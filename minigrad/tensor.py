@@ -9,7 +9,7 @@ import operator
 import numpy as np
 
 from . import engine
-from .engine import LeafNode, Node, state
+from .engine import LeafNode, Node, state, watch
 from .ops import elementwise as E
 from .ops import linalg, random, reduce as R, shape as S
 
@@ -135,7 +135,7 @@ def apply(op, *args, **params):
         raise ValueError(f"{op.name}: inputs of shapes {shapes} do not fit: {e}") from None
     params.pop("needs", None)
     out = _recorded(op, saved, tuple(parents), y, arrays, params) if track else Tensor._wrap(y)
-    if state.trace is not None:
+    if watch.count and state.trace is not None:
         state.trace.record(op, args, params, out)
     return out
 
@@ -147,7 +147,7 @@ def apply_unary(op, a, **params):
         out = _recorded(op, saved, (a._node or a._graph_node(),), y, [a.data], params)
     else:
         out = Tensor._wrap(y)
-    if state.trace is not None:
+    if watch.count and state.trace is not None:
         state.trace.record(op, (a,), params, out)
     return out
 
@@ -166,7 +166,7 @@ def apply_binary(op, a, b):
         out = _recorded(op, saved, parents, y, [a.data, b.data], {})
     else:
         out = Tensor._wrap(y)
-    if state.trace is not None:
+    if watch.count and state.trace is not None:
         state.trace.record(op, (a, b), {}, out)
     return out
 
@@ -177,7 +177,7 @@ def _recorded(op, saved, parents, y, arrays, params):
     out.data = y if type(y) is np.ndarray else np.asarray(y)
     out.grad, out._name, out.requires_grad = None, None, True
     out._node = node = Node(op, saved, parents, out.data)
-    if state.keep_values:
+    if watch.count and state.keep_values:
         node.values = (arrays, params, out.data)
     return out
 
@@ -203,7 +203,7 @@ class Tensor:
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_()
-        if state.trace is not None:
+        if watch.count and state.trace is not None:
             state.trace.created(self, data)
 
     def requires_grad_(self, requires_grad=True):
@@ -303,7 +303,7 @@ class Tensor:
     def detach(self):
         """A tensor sharing this one's data, cut off from the graph."""
         out = Tensor._wrap(self.data)
-        if state.trace is not None:
+        if watch.count and state.trace is not None:
             state.trace.detached(out, self)
         return out
 

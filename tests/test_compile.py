@@ -381,3 +381,23 @@ def test_to_dot_of_a_compiled_output_draws_the_traced_ops_with_scopes_and_names(
     for word in ("cluster", "forget_gate", "sigmoid", ">h<", "weight_hh", "|grad|"):
         assert word in source
     assert "compiled" not in source and "output" not in source.replace("output_gate", "")
+
+
+def test_the_watch_counter_follows_traces_and_keep_values_even_when_they_raise():
+    """Ops skip the per-thread trace and keep_values flags while engine.watch.count is 0, so it must count exactly."""
+    watch = mg.engine.watch
+    assert watch.count == 0
+
+    def failing(x):
+        assert watch.count == 1  # counted while the trace runs
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        mg.compile(failing)(mg.ones(2))
+    assert watch.count == 0
+    with mg.engine.keep_values():
+        with mg.engine.keep_values():
+            y = mg.ones(2, requires_grad=True) * 2
+        assert watch.count == 1
+    assert watch.count == 0 and y._node.values is not None
+    assert (mg.ones(2, requires_grad=True) * 2)._node.values is None

@@ -3,7 +3,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..engine import state
+from ..engine import state, watch
 from ..tensor import Tensor, as_array, default_rng
 
 
@@ -52,7 +52,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        if state.trace is not None:
+        if watch.count and state.trace is not None:
             state.trace.modules.append(self)  # compile keys its plan on the training flags of the modules it ran
         return self.forward(*args, **kwargs)
 
