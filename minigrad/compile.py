@@ -250,10 +250,6 @@ class _Registers:
         heapq.heappush(self.free, self.of.pop(slot))
 
 
-def _name(slot):
-    return f"v{slot}"
-
-
 class Plan:
     """The recorded steps of one signature, and the generated code that replays them.
 

@@ -3,6 +3,7 @@ import numpy as np
 
 from .registry import primitive
 
+
 class _Constant(dict):
     """``value`` as a read-only 0-d array per float dtype (float64 for other dtypes), made once: NumPy is slow
     with Python scalars on tiny arrays, and a dict lookup (``_HALF[a.dtype]``) is the cheapest way to get one."""
