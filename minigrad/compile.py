@@ -102,8 +102,7 @@ class _Recorder:
     def _new_slot(self, obj, source, array):
         slot = len(self.sources)
         self.sources.append(source)
-        self.meta.append((array.shape, array.dtype) if type(array) is np.ndarray
-                         else (np.shape(array), np.asarray(array).dtype))
+        self.meta.append((np.shape(array), np.asarray(array).dtype))
         self.slot_of[id(obj)] = slot
         self.alive.append(obj)
         return slot
@@ -120,10 +119,8 @@ class _Recorder:
         return self._new_slot(x, ("const", x), x)  # a number or an array made inside fn: frozen
 
     def record(self, op, args, params, out):
-        slot_of = self.slot_of
-        ins = tuple([slot_of[id(a)] if id(a) in slot_of else self.slot(a) for a in args])
-        if params:
-            params = {key: self._param(value) for key, value in params.items()}
+        ins = tuple(self.slot(a) for a in args)
+        params = {key: self._param(value) for key, value in params.items()}
         tracked = out._node is not None
         needs = tuple(p is not None for p in out._node.parents) if tracked else (False,) * len(args)
         slot = self._new_slot(out, ("op", len(self.steps)), out.data)
