@@ -16,6 +16,7 @@ import builtins
 import functools
 import gc
 import heapq
+import re
 import warnings
 from collections import OrderedDict
 
@@ -23,6 +24,8 @@ import numpy as np
 
 from . import engine
 from .engine import Node, add_grad, state, watch
+from . import loops as looping
+from .loops import find_loops, longest_equal_run, same_value, scope_pattern
 from .ops.registry import Outer, Part, Primitive, Scatter, broadcast_axes
 from .tensor import Tensor
 
@@ -49,9 +52,9 @@ class Step:
         args += [f"{k}={_short(v)}" for k, v in self.params.items()]
         return f"v{self.out} = {self.op.name}({', '.join(args)}){self.comment()}"
 
-    def comment(self):
-        """``  # scope: name``, where the step has either."""
-        text = ": ".join(filter(None, (self.scope, self.name)))
+    def comment(self, scope=None):
+        """``  # scope: name``, where the step has either (``scope``: written in its place)."""
+        text = ": ".join(filter(None, (self.scope if scope is None else scope, self.name)))
         return f"  # {text}" if text else ""
 
 
@@ -269,6 +272,13 @@ class Plan:
                             or src[0] == "arg" and isinstance(flat[src[1]], Tensor) and flat[src[1]].requires_grad]
         self.hub_slots = [s for s in self.out_slots
                           if self.sources[s][0] == "op" and self.steps[self.sources[s][1]].tracked]
+        self.loops = find_loops(self.steps, self.sources, self.meta)
+        self.loop_at = {loop.start: loop for loop in self.loops}
+        self.body = {}  # slot -> (loop, block, position) of every value a loop makes
+        for loop in self.loops:
+            for j in range(loop.count):
+                for r in range(loop.period):
+                    self.body[self.steps[loop.start + j * loop.period + r].out] = (loop, j, r)
         self.backward_code = {}
         self._backward_fns = {}
         self.code, self._forward = self._write_forward()
@@ -291,21 +301,54 @@ class Plan:
     # ---- forward ----
     def _write_forward(self):
         lines, env, names = [], {"_array": np.array, "_resolve": _resolve}, {}
-        leaf_index = {s: j for j, s in enumerate(s for s, src in enumerate(self.sources) if src[0] == "leaf")}
-        last_use, first_use = {}, {}
-        for i, step in enumerate(self.steps):
-            for s in step.ins:
-                if s is not None:
+        steps, sources, body = self.steps, self.sources, self.body
+        leaf_index = {s: j for j, s in enumerate(s for s, src in enumerate(sources) if src[0] == "leaf")}
+        keep = set(self.out_slots)
+        last_use, first_use, listed, copied = {}, {}, set(), {}
+
+        def use(s, i):
+            """Value ``s`` is read at step ``i``.  Loop values read after their loop: listed, or copied out."""
+            where = body.get(s)
+            if where is None:
+                last_use[s] = max(last_use.get(s, -1), i)
+                first_use.setdefault(s, i)
+            elif where[1] < where[0].count - 1:
+                listed.add((where[0].start, where[2]))  # a block other than the last: E lists
+            else:
+                copied.setdefault(where[0].start, {})[s] = max(copied.get(where[0].start, {}).get(s, -1), i)
+
+        def loop_inputs(loop):
+            """(slot, ref) of each value the loop reads from outside: ext in every block, prev before the first."""
+            return [(s, ref) for r, row in enumerate(loop.refs) for s, ref in zip(steps[loop.start + r].ins, row)
+                    if ref is not None and ref[0] != "own"]
+
+        i = 0
+        while i < len(steps):
+            loop = self.loop_at.get(i)
+            if loop is None:
+                for s in steps[i].ins:
+                    if s is not None:
+                        use(s, i)
+                i += 1
+            else:
+                for s, ref in loop_inputs(loop):
+                    use(s, loop.end - 1 if ref[0] == "ext" else loop.start)
+                i = loop.end
+        for s in keep:
+            use(s, len(steps))
+        for start, found in copied.items():
+            for s, i in list(found.items()):
+                if (start, body[s][2]) in listed:
+                    del found[s]
+                else:
                     last_use[s] = i
-                    first_use.setdefault(s, i)
-        for s, src in enumerate(self.sources):  # a conversion reads its source where it is first used
+        for s, src in enumerate(sources):  # a conversion reads its source where it is first used
             if src[0] == "convert" and s in first_use:
                 last_use[src[1]] = max(last_use.get(src[1], -1), first_use[s])
-        keep = set(self.out_slots)
         regs = _Registers("r")
 
         def ref(slot):
-            src = self.sources[slot]
+            src = sources[slot]
             if src[0] == "const":
                 env[f"K{slot}"] = src[1]
                 return f"K{slot}"
@@ -313,6 +356,9 @@ class Plan:
                 return f"A[{src[1]}]"
             if src[0] == "leaf":
                 return f"L[{leaf_index[slot]}]"
+            where = body.get(slot)
+            if where is not None and (where[0].start, where[2]) in listed:
+                return f"E{where[0].start}_{where[2]}[{where[1]}]"
             if slot not in regs and src[0] == "convert":
                 env[f"D{slot}"] = src[2]
                 value = f"_array({ref(src[1])}, D{slot})"
@@ -320,33 +366,119 @@ class Plan:
             return regs[slot]
 
         n_saved = 0
-        for i, step in enumerate(self.steps):
-            fwd = _function_name(env, names, "f_", step.op, step.op.forward)
+        i = 0
+        while i < len(steps):
+            loop = self.loop_at.get(i)
+            if loop is not None:
+                n_saved = self._write_loop(loop, lines, env, names, ref, listed, n_saved)
+                for s in copied.get(loop.start, ()):  # values of the last block read after the loop
+                    lines.append(f"    {regs.take(s)} = x{body[s][2]}")
+                for s, _ in loop_inputs(loop):
+                    if s in regs and last_use[s] < loop.end and s not in keep:
+                        regs.release(s)
+                i = loop.end
+                continue
+            step = steps[i]
             args = ["None" if s is None else ref(s) for s in step.ins]
-            for key, value in step.params.items():
-                env[f"P{i}_{key}"] = value
-                args.append(f"{key}=_resolve(P{i}_{key}, A)" if _has_ref(value) else f"{key}=P{i}_{key}")
-            if step.op.takes_needs:
-                args.append(f"needs={_needs_name(env, step.needs)}")
+            lists = {(body[s][0].start, body[s][2], body[s][0].count) for s in step.ins if s in body}
+            for start, q, count in lists:
+                if (start, q) in listed:  # all of a loop's E list, in order: *E
+                    args = _collapse(args, [f"E{start}_{q}[{j}]" for j in range(count)], f"*E{start}_{q}")
+            text = self._call(i, step, args, env, names)
             for s in dict.fromkeys(step.ins):  # inputs used for the last time: their registers are free again
-                if s is not None and last_use[s] == i and s not in keep and s in regs:
+                if s is not None and last_use.get(s) == i and s not in keep and s in regs:
                     regs.release(s)
             out = regs.take(step.out)
-            call = f"{fwd}({', '.join(args)})"
             if step.tracked:
-                lines.append(f"    {out}, S[{n_saved}] = {call}{step.comment()}")
+                lines.append(f"    {out}, S[{n_saved}] = {text}{step.comment()}")
                 n_saved += 1
             else:
-                lines.append(f"    {out} = {call}[0]{step.comment()}")
+                lines.append(f"    {out} = {text}[0]{step.comment()}")
             if step.out not in last_use and step.out not in keep:
                 regs.release(step.out)  # never read: freed by the next value that takes its register
+            i += 1
         outs = [ref(s) for s in self.out_slots]
         lines.append(f"    return [{', '.join(outs)}], S")
-        code = (f"def forward(A, L):\n    # {self.fn_name}: {len(self.steps)} ops. A: the arguments' arrays, "
+        code = (f"def forward(A, L):\n    # {self.fn_name}: {len(steps)} ops. A: the arguments' arrays, "
                 f"L: the leaves', S: what each op saved for its gradient\n    S = [None] * {n_saved}\n"
                 + "\n".join(lines) + "\n")
         exec(_compiled(code, f"<compiled {self.fn_name} forward>"), env)
         return code, env["forward"]
+
+    def _call(self, i, step, args, env, names, params=None):
+        """``f_op(args, key=P{i}_key, needs=...)``: the call of step ``i``'s forward (``params``: names to read them by)."""
+        fwd = _function_name(env, names, "f_", step.op, step.op.forward)
+        for key, value in step.params.items():
+            if params is None:
+                name, resolve = f"P{i}_{key}", _has_ref(value)
+                env[name] = value
+            else:
+                name, resolve = params[key]
+            args.append(f"{key}=_resolve({name}, A)" if resolve else f"{key}={name}")
+        if step.op.takes_needs:
+            args.append(f"needs={_needs_name(env, step.needs)}")
+        return f"{fwd}({', '.join(args)})"
+
+    def _write_loop(self, loop, lines, env, names, ref, listed, n_saved):
+        """Write ``loop`` as a Python for loop over its blocks; return the number of saved values after it.
+
+        Position ``q`` of the block runs into variable ``x{q}``; a value the next block reads (a carried
+        h or c) is read from ``x{q}`` before this block assigns it.  Values read after the loop go
+        into the E lists, one per position.  A params value that differs between blocks is read from
+        the list the loop runs over.
+        """
+        steps, p, n = self.steps, loop.period, loop.count
+        block = steps[loop.start : loop.start + p]
+        ext = {}
+        for r, row in enumerate(loop.refs):
+            for s, r_ in zip(block[r].ins, row):
+                if r_ is not None and r_[0] == "ext":
+                    ext[s] = ref(s)
+        for q in loop.carried():
+            lines.append(f"    x{q} = {ref(steps[loop.start - p + q].out)}")
+        lists = [q for q in range(p) if (loop.start, q) in listed]
+        for q in lists:
+            lines.append(f"    E{loop.start}_{q} = []")
+        varying, params = [], []
+        for r, step in enumerate(block):
+            names_r = {}
+            for key, value in step.params.items():
+                values = [steps[loop.start + j * p + r].params[key] for j in range(n)]
+                resolve = any(map(_has_ref, values))
+                if all(same_value(value, v) for v in values[1:]):
+                    names_r[key] = (f"P{loop.start + r}_{key}", resolve)
+                    env[f"P{loop.start + r}_{key}"] = value
+                else:
+                    names_r[key] = (f"{key}{r}", resolve)
+                    varying.append((f"{key}{r}", values))
+            params.append(names_r)
+        m = sum(step.tracked for step in block)
+        k = "k" if m else "_"
+        first = steps[loop.start + p] if n > 1 else block[0]
+        scope = scope_pattern(block[0].scope, first.scope)
+        about = f"  # {n} blocks of {p} ops{': ' if scope else ''}{scope}"
+        if varying:
+            env[f"B{loop.start}"] = list(zip(range(n_saved, n_saved + n * m, m) if m else [None] * n,
+                                             *(values for _, values in varying)))
+            lines.append(f"    for {k}, {', '.join(name for name, _ in varying)} in B{loop.start}:{about}")
+        elif m:
+            lines.append(f"    for k in range({n_saved}, {n_saved + n * m}, {m}):{about}")
+        else:
+            lines.append(f"    for _ in range({n}):{about}")
+        c = 0
+        for r, (step, row) in enumerate(zip(block, loop.refs)):
+            args = ["None" if ref_ is None else ext[s] if ref_[0] == "ext" else f"x{ref_[1]}"
+                    for s, ref_ in zip(step.ins, row)]
+            text = self._call(loop.start + r, step, args, env, names, params[r])
+            comment = step.comment(scope_pattern(step.scope, steps[loop.start + p + r].scope) if n > 1 else None)
+            if step.tracked:
+                lines.append(f"        x{r}, S[k{f' + {c}' if c else ''}] = {text}{comment}")
+                c += 1
+            else:
+                lines.append(f"        x{r} = {text}[0]{comment}")
+            if r in lists:
+                lines.append(f"        E{loop.start}_{r}.append(x{r})")
+        return n_saved + n * m
 
     def unfold(self, hub):
         """Graph nodes for every tracked step, as eager mode would have recorded them, on this call's saved values.
@@ -386,11 +518,12 @@ class Plan:
         """Backward through the steps by the engine's rules on real values, writing down each rule it applies.
 
         Returns the gradients of the call's inputs, and keeps the written function for the next calls.
+        The lines are written with a token per gradient (`_g`), given variable names by `_render_backward`.
         """
         position = {i: k for k, i in enumerate(i for i, step in enumerate(self.steps) if step.tracked)}
-        lines, env, names = [], {"add_grad": add_grad, "_zeros": np.zeros, "_asarray": np.asarray}, {}
+        env, names = {"add_grad": add_grad, "_zeros": np.zeros, "_asarray": np.asarray}, {}
         total, owned = {}, {}
-        regs = _Registers("g")  # gradients' variables; S is popped from its end as the steps go newest first
+        items = []  # (step index or None, [(code, comment)]), in the order the backward runs them
         top = len(position)
 
         def accumulate(slot, g, expr):
@@ -399,48 +532,49 @@ class Plan:
             shape, dtype = self.meta[slot]
             t, o = total.get(slot), owned.get(slot, False)
             total[slot], owned[slot] = add_grad(t, o, g, shape, dtype)
-            v = regs[slot] if slot in regs else regs.take(slot)
+            v = _g(slot)
             if type(g) is Outer and t is None:
-                return f"    {v} = {expr}"
+                return f"{v} = {expr}"
             if type(g) is Outer and type(t) is Outer:
-                return f"    {v}.extend({expr})"
+                return f"{v}.extend({expr})"
             if type(g) is Scatter and t is None:
                 env[f"Z{slot}"] = (shape, np.result_type(dtype, g.value.dtype))
-                return f"    {v} = _zeros(*Z{slot}); {expr}.add_to({v})"
+                return f"{v} = _zeros(*\x01Z{slot}\x02); {expr}.add_to({v})"
             if type(g) is Scatter and o and type(t) is np.ndarray:
-                return f"    {expr}.add_to({v})"
+                return f"{expr}.add_to({v})"
             if type(g) is np.ndarray and type(t) is np.ndarray and g.shape == shape == t.shape:
-                return f"    {v} += {expr}" if o else f"    {v} = {v} + {expr}"
+                return f"{v} += {expr}" if o else f"{v} = {v} + {expr}"
             if type(g) is np.ndarray and t is None:  # a broadcast operand's first gradient: unbroadcast's sums
                 added, stretched = broadcast_axes(g.shape, shape)
                 if added:
                     expr = f"{expr}.sum(axis={added})"
                 if stretched:
                     expr = f"{expr}.sum(axis={stretched}, keepdims=True)"
-                return f"    {v} = {expr}" if shape else f"    {v} = _asarray({expr})"
+                return f"{v} = {expr}" if shape else f"{v} = _asarray({expr})"
             env[f"M{slot}"] = self.meta[slot]
             before = "None, False" if t is None else f"{v}, {o!r}"
-            return f"    {v}, _ = add_grad({before}, {expr}, M{slot}[0], M{slot}[1])"
+            return f"{v}, _ = add_grad({before}, {expr}, \x01M{slot}\x02[0], \x01M{slot}\x02[1])"
 
-        for k, slot in enumerate(self.hub_slots):
-            if pattern[k]:
-                lines.append(accumulate(slot, grads[k], f"G[{k}]"))
+        items.append((None, [_split(accumulate(slot, grads[k], f"G[{k}]"), "")
+                             for k, slot in enumerate(self.hub_slots) if pattern[k]]))
         for i in reversed(range(len(self.steps))):
             step = self.steps[i]
             if not step.tracked or step.out not in total:
                 continue
+            lines = []
+            comment = step.comment()
             g = total.pop(step.out)
             del owned[step.out]
-            v = regs[step.out]
+            v = _g(step.out)
             if type(g) is Outer:
                 g = g.dense()
-                lines.append(f"    {v} = {v}.dense()")
+                lines.append((f"{v} = {v}.dense()", ""))
             bwd = _function_name(env, names, "vjp_", step.op, step.op.backward)
             k = position[i]
             results = step.op.backward(g, saved[k], step.needs)
             saved[k] = engine.FREED
             if k < top - 1:  # saved values of steps no gradient reaches
-                lines.append(f"    del S[{k + 1}:]")
+                lines.append((f"del S[-{top - 1 - k}:]", ""))
             top = k
             call = f"{bwd}({v}, S.pop(), {_needs_name(env, step.needs)})"
             targets, after = [], []
@@ -449,24 +583,182 @@ class Plan:
                     targets.append("_")
                 elif s not in total and type(gp) is np.ndarray and gp.shape == self.meta[s][0]:
                     total[s], owned[s] = gp, False  # the engine's common case: the first gradient, as it is
-                    targets.append(regs.take(s))
+                    targets.append(_g(s))
                 elif len(step.ins) == 1:  # one line: the gradient added where the call is
-                    lines.append(accumulate(s, gp, f"{call}[0]") + step.comment())
+                    lines.append((accumulate(s, gp, f"{call}[0]"), comment))
                     break
                 else:
                     targets.append(f"t{j}")
-                    after.append(accumulate(s, gp, f"t{j}"))
+                    after.append((accumulate(s, gp, f"t{j}"), ""))
             else:
-                lines.append(f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = {call}{step.comment()}")
+                lines.append((f"{', '.join(targets)}{',' if len(targets) == 1 else ''} = {call}", comment))
             lines.extend(after)
-            regs.release(step.out)
-        lines.append("    return (" + "".join(f"{regs[s]}, " if s in total else "None, " for s in self.input_slots) + ")")
+            items.append((i, [_split(code, comment) for code, comment in lines]))
+        result = "return (" + "".join(f"{_g(s)}, " if s in total else "None, " for s in self.input_slots) + ")"
+        items.append((None, [_split(result, "")]))
         code = (f"def backward(S, G):\n    # {self.fn_name}. S: the saved values, G: gradients of outputs "
-                f"{[k for k, p in enumerate(pattern) if p]}\n" + "\n".join(lines) + "\n")
+                f"{[k for k, p in enumerate(pattern) if p]}\n" + self._render_backward(items, env) + "\n")
         exec(_compiled(code, f"<compiled {self.fn_name} backward>"), env)
         self.backward_code[pattern] = code
         self._backward_fns[pattern] = env["backward"]
         return tuple(total.get(s) for s in self.input_slots)
+
+    def _backward_loops(self, by_step, env):
+        """(loop, first block, blocks) for each loop whose blocks' backward lines are the same but for names.
+
+        A block's lines are compared with each gradient written as own/prev/ext of that block (as
+        `loops.input_refs` classifies inputs) and each constant as its value.
+        """
+        sources, found = self.sources, []
+        for loop in self.loops:
+            p, texts = loop.period, []
+            for j in range(loop.count):
+                b = loop.start + j * p
+                text = []
+                for i in range(b + p - 1, b - 1, -1):
+                    for parts, _, template in by_step.get(i, ()):
+                        text.append(template)
+                        for kind, slot in _tokens(parts):
+                            src = sources[slot]
+                            if kind != "g":
+                                text.append(env[f"{kind}{slot}"])
+                            elif src[0] == "op" and b <= src[1] < b + p:
+                                text.append(("own", src[1] - b))
+                            elif src[0] == "op" and b - p <= src[1] < b:
+                                text.append(("prev", src[1] - b + p))
+                            else:
+                                text.append(("ext", slot))
+                texts.append(text)
+            j0, n = longest_equal_run(texts)
+            if n >= 2 and texts[j0] and (n - 1) * p >= looping.MIN_SAVED:
+                found.append((loop, j0, n))
+        return found
+
+    def _render_backward(self, items, env):
+        """The backward's text from its lines: gradients in registers ``g0, g1, ...``, and each loop that
+        `_backward_loops` finds written once, as a for loop over its blocks from the last to the first.
+
+        In a loop, position ``q``'s gradient is ``gx{q}``.  Where another block or code outside the
+        loop adds to it (a carried h or c; each h stacked into the output), it lives in a list
+        ``gs{loop}_{q}``: one entry per block, after one for the value carried into the first block.
+        Each block pops its own entry and adds into the entry of the block before it, ``[-1]``.
+        """
+        steps, sources = self.steps, self.sources
+        by_step = {i: lines for i, lines in items if i is not None}
+        number = {i: num for num, (i, _) in enumerate(items) if i is not None}
+        first_seen = {}
+        for num, (_, lines) in enumerate(items):
+            for parts, _, _ in lines:
+                for kind, slot in _tokens(parts):
+                    if kind == "g" and slot not in first_seen:
+                        first_seen[slot] = num
+        loops = []
+        for loop, j0, n in self._backward_loops(by_step, env):
+            p = loop.period
+            lo = loop.start + j0 * p
+            top, hi = lo + (n - 1) * p, lo + n * p
+            begin = min(number[i] for i in range(lo, hi) if i in number)
+            carried, ext = set(), set()
+            for i in range(top, hi):
+                for parts, _, _ in by_step.get(i, ()):
+                    for kind, slot in _tokens(parts):
+                        src = sources[slot]
+                        if kind != "g" or src[0] == "op" and top <= src[1] < hi:
+                            continue
+                        if src[0] == "op" and top - p <= src[1] < top:
+                            carried.add(src[1] - top + p)
+                        else:
+                            ext.add(slot)
+            if all(first_seen.get(s, begin) < begin for s in ext):  # outside gradients the body adds into exist
+                loops.append(_BackwardLoop(loop, lo, n, carried))
+        inside, span = {}, {}
+        for k, bl in enumerate(loops):
+            for idx in range(bl.lo, bl.hi):
+                inside[steps[idx].out] = (k, (idx - bl.lo) // bl.p, (idx - bl.lo) % bl.p)
+                span[idx] = k
+        if inside:
+            for i, lines in items:  # gradients of a loop's values that code outside the loop adds to
+                for parts, _, _ in lines:
+                    for kind, slot in _tokens(parts):
+                        where = inside.get(slot) if kind == "g" else None
+                        if where is not None and where[0] != span.get(i):
+                            loops[where[0]].listed.add(where[2])
+        regs = _Registers("g")
+        named = set()  # the lists a line names
+
+        def straight(kind, s):
+            if kind != "g":
+                return f"{kind}{s}"
+            where = inside.get(s)
+            if where is not None:
+                named.add((f"{loops[where[0]].name}{where[2]}", loops[where[0]].n))
+                return f"{loops[where[0]].name}{where[2]}[{where[1] + 1}]"
+            return regs[s] if s in regs else regs.take(s)
+
+        def written(parts):
+            """The line, with a list's every block entry in order (a stack's gradients) as one ``*gs..[1:]``."""
+            named.clear()
+            text = _fill(parts, straight)
+            for name, n in named:
+                run = ", ".join(f"{name}[{j}]" for j in range(1, n + 1))
+                if run in text:
+                    return text.replace(run, f"*{name}[1:]", 1)
+            return text
+
+        out = [f"    {bl.name}{q} = [None] * {bl.n + 1}" for bl in loops for q in sorted(bl.listed)]
+        for i, lines in items:
+            k = span.get(i)
+            if k is not None:
+                if not loops[k].written:  # the loop's first step in the backward's order
+                    loops[k].written = True
+                    out.extend(self._backward_loop_lines(loops[k], by_step, straight, regs))
+                continue
+            for parts, comment, _ in lines:
+                out.append(f"    {written(parts)}{comment}")
+            if i is not None and steps[i].out in regs:
+                regs.release(steps[i].out)
+        return "\n".join(out)
+
+    def _backward_loop_lines(self, bl, by_step, straight, regs):
+        """The for loop that runs the backward of ``bl``'s blocks, with the lines that pass its carried gradients."""
+        steps, sources, p, top, name = self.steps, self.sources, bl.p, bl.hi - bl.p, bl.name
+        lines = []
+        inits = {q: steps[bl.lo - p + q].out for q in sorted(bl.carried)}
+        for q, init in inits.items():
+            if init in regs:
+                lines.append(f"    {name}{q}[0] = {regs[init]}")
+
+        def body(kind, slot):
+            src = sources[slot]
+            if kind == "g" and src[0] == "op" and top <= src[1] < top + p:
+                return f"gx{src[1] - top}"
+            if kind == "g" and src[0] == "op" and top - p <= src[1] < top:
+                return f"{name}{src[1] - top + p}[-1]"
+            return straight(kind, slot)
+
+        scope = scope_pattern(steps[top].scope, steps[top - p].scope)
+        lines.append(f"    for _ in range({bl.n}):  # {bl.n} blocks of {p} ops, last to first{': ' if scope else ''}{scope}")
+        lines.extend(f"        gx{q} = {name}{q}.pop()" for q in sorted(bl.listed))
+        for i in range(top + p - 1, top - 1, -1):
+            for parts, comment, _ in by_step.get(i, ()):
+                if comment:
+                    comment = steps[i].comment(scope_pattern(steps[i].scope, steps[i - p].scope))
+                lines.append(f"        {_fill(parts, body)}{comment}")
+        for q, init in inits.items():
+            lines.append(f"    {regs[init] if init in regs else regs.take(init)} = {name}{q}[0]")
+        return lines
+
+
+class _BackwardLoop:
+    """A loop of the backward: ``n`` blocks of ``loop`` from step ``lo`` on, and which positions' gradients
+    live in lists (``listed``: carried from one block to the one before, or added to outside the loop)."""
+
+    def __init__(self, loop, lo, n, carried):
+        self.loop, self.lo, self.n, self.p = loop, lo, n, loop.period
+        self.hi = lo + n * loop.period
+        self.carried, self.listed = carried, set(carried)
+        self.name = f"gs{loop.start}_"
+        self.written = False
 
 
 class _Meta:
@@ -474,6 +766,43 @@ class _Meta:
 
     def __init__(self, shape, dtype):
         self.shape, self.dtype = shape, dtype
+
+
+_TOKEN = re.compile("\x01([gZM])(\\d+)\x02")  # a gradient's or a constant's name in a backward line
+
+
+def _split(code, comment):
+    """A backward line as (parts, comment, template): ``parts`` alternates text with each name's kind and slot."""
+    parts = _TOKEN.split(code)
+    parts[2::3] = map(int, parts[2::3])
+    return parts, comment, "\x01".join(parts[0::3])
+
+
+def _tokens(parts):
+    """(kind, slot) of each name in a split line."""
+    return zip(parts[1::3], parts[2::3])
+
+
+def _fill(parts, name):
+    """The line with each name written as ``name(kind, slot)`` says."""
+    out = [parts[0]]
+    for k in range(1, len(parts), 3):
+        out += (name(parts[k], parts[k + 1]), parts[k + 2])
+    return "".join(out)
+
+
+def _g(slot):
+    """The token for slot's gradient in a backward line, named by `Plan._render_backward`."""
+    return f"\x01g{slot}\x02"
+
+
+def _collapse(args, run, star):
+    """``args`` with the items ``run`` (in order, side by side) written as one ``star`` (``*E3_14``)."""
+    n = len(run)
+    for k in range(len(args) - n + 1):
+        if args[k : k + n] == run:
+            return args[:k] + [star] + args[k + n :]
+    return args
 
 
 _CODE_CACHE = OrderedDict()  # source text -> code object, for the last CODE_CACHE_SIZE texts compiled

@@ -183,3 +183,22 @@ def programs(draw, n_inputs, max_steps=6):
         else:
             steps.append((draw(st.sampled_from(BINARY_STEPS)), draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
     return steps
+
+
+@st.composite
+def recurrent_programs(draw, max_steps=6):
+    """A random recurrent cell run for T steps: a program over (x[t], the carried values, a weight) whose
+    values become the next carried values; which value each step also leaves in a stacked output, and
+    whether the first carried values are made inside the function (constants) or passed in, are drawn."""
+    n_carry = draw(st.integers(1, 2))
+    n_in = 2 + n_carry  # x[t], the carried values, the weight
+    program = draw(programs(n_in, max_steps))
+    n_values = n_in + len(program)
+    return {
+        "program": program,
+        "T": draw(st.integers(1, 12)),
+        "n_carry": n_carry,
+        "next": [draw(st.integers(0, n_values - 1)) for _ in range(n_carry)],  # an input too: a value 2 steps old
+        "stacked": draw(st.one_of(st.none(), st.integers(0, n_values - 1))),
+        "inside": draw(st.booleans()),
+    }

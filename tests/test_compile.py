@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import event, given, strategies as st
 
 import minigrad as mg
 from minigrad import nn, optim
@@ -434,3 +434,51 @@ def test_random_programs_over_broadcast_shapes_compile_exactly(data):
                 assert c.grad.dtype == e.grad.dtype and c.grad.shape == e.grad.shape
                 np.testing.assert_array_equal(c.grad, e.grad)
     assert step.traces == 1
+
+
+@given(data=st.data())
+def test_random_recurrent_programs_compile_exactly_with_loops(data):
+    """A random cell run over T steps (carried values, a weight read each step, a stacked output or none, broadcast
+    shapes, both float dtypes): the compiled code, time steps written as loops where blocks repeat, gives eager's
+    values and gradients bit for bit on every call."""
+    from unittest import mock
+
+    rec = data.draw(S.recurrent_programs())
+    x_shape, w_shape = data.draw(S.broadcast_pairs())
+    dtype = data.draw(S.float_dtypes)
+    T, n_carry = rec["T"], rec["n_carry"]
+
+    def fn(x, w, *c0):
+        carried = [mg.tensor(np.full(x_shape, 0.5, dtype)) for _ in c0] if rec["inside"] else list(c0)
+        stacked = []
+        for t in range(T):
+            values = run_program(MG, rec["program"], x[t], *carried, w)
+            carried = [values[k] for k in rec["next"]]
+            if rec["stacked"] is not None:
+                stacked.append(values[rec["stacked"]])
+        out = sum((c.sum() for c in carried), (w * w).sum())  # w: so that the output always needs a gradient
+        if len({v.shape for v in stacked}) == 1:
+            return out + mg.stack(stacked).sum()  # every step's value read by one op after the loop
+        return sum((v.sum() for v in stacked), out)
+
+    with mock.patch.object(mg.loops, "MIN_SAVED", 2):  # loops even for short programs
+        step = mg.compile(fn)
+        for seed in range(3):  # a trace, a replay whose backward is written, a replay of the written code
+            arrays = [S.values((T,) + tuple(x_shape), seed, dtype=dtype), S.values(w_shape, seed + 10, dtype=dtype)]
+            arrays += [S.values(x_shape, seed + 20 + k, dtype=dtype) for k in range(n_carry)]
+            eager_in = [mg.tensor(a, requires_grad=True) for a in arrays]
+            comp_in = [mg.tensor(a, requires_grad=True) for a in arrays]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                expected, got = fn(*eager_in), step(*comp_in)
+                expected.backward()
+                got.backward()
+            np.testing.assert_array_equal(got.data, expected.data)
+            for e, c in zip(eager_in, comp_in):
+                assert (c.grad is None) == (e.grad is None)
+                if e.grad is not None:
+                    assert c.grad.dtype == e.grad.dtype
+                    np.testing.assert_array_equal(c.grad, e.grad)
+        assert step.traces == 1
+        event(f"loops written: forward {'for ' in step.code}, backward "
+              f"{any('for _ in' in code for code in step.plan.backward_code.values())}")
