@@ -53,6 +53,6 @@ def test_the_instruction_counter_runs_its_systems_without_the_optional_engines()
     the counting itself needs valgrind and minutes, so it is run by hand, not here."""
     script = os.path.join(ROOT, "benchmarks", "instructions.py")
     for system in ("numpy_ref", "minigrad_compiled"):
-        result = subprocess.run([sys.executable, script, "--child", system, "small", "1"],
+        result = subprocess.run([sys.executable, script, "--child", system, "small", "1", "2"],
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
