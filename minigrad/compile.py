@@ -25,7 +25,7 @@ import numpy as np
 from . import engine
 from .engine import Node, add_grad, state, watch
 from . import loops as looping
-from .loops import find_loops, longest_equal_run, same_value, scope_pattern
+from .loops import find_loops, longest_equal_run, ref_of, same_value, scope_pattern
 from .ops.registry import Outer, Part, Primitive, Scatter, broadcast_axes
 from .tensor import Tensor
 
@@ -618,16 +618,8 @@ class Plan:
                 for i in range(b + p - 1, b - 1, -1):
                     for parts, _, template in by_step.get(i, ()):
                         text.append(template)
-                        for kind, slot in _tokens(parts):
-                            src = sources[slot]
-                            if kind != "g":
-                                text.append(env[f"{kind}{slot}"])
-                            elif src[0] == "op" and b <= src[1] < b + p:
-                                text.append(("own", src[1] - b))
-                            elif src[0] == "op" and b - p <= src[1] < b:
-                                text.append(("prev", src[1] - b + p))
-                            else:
-                                text.append(("ext", slot))
+                        text.extend(ref_of(slot, sources, b, p) if kind == "g" else env[f"{kind}{slot}"]
+                                    for kind, slot in _tokens(parts))
                 texts.append(text)
             j0, n = longest_equal_run(texts)
             if n >= 2 and texts[j0] and (n - 1) * p >= looping.MIN_SAVED:
@@ -662,12 +654,10 @@ class Plan:
             for i in range(top, hi):
                 for parts, _, _ in by_step.get(i, ()):
                     for kind, slot in _tokens(parts):
-                        src = sources[slot]
-                        if kind != "g" or src[0] == "op" and top <= src[1] < hi:
-                            continue
-                        if src[0] == "op" and top - p <= src[1] < top:
-                            carried.add(src[1] - top + p)
-                        else:
+                        where, q = ref_of(slot, sources, top, p) if kind == "g" else ("const", None)
+                        if where == "prev":
+                            carried.add(q)
+                        elif where == "ext":
                             ext.add(slot)
             if all(first_seen.get(s, begin) < begin for s in ext):  # outside gradients the body adds into exist
                 loops.append(_BackwardLoop(loop, lo, n, carried))
@@ -729,11 +719,11 @@ class Plan:
                 lines.append(f"    {name}{q}[0] = {regs[init]}")
 
         def body(kind, slot):
-            src = sources[slot]
-            if kind == "g" and src[0] == "op" and top <= src[1] < top + p:
-                return f"gx{src[1] - top}"
-            if kind == "g" and src[0] == "op" and top - p <= src[1] < top:
-                return f"{name}{src[1] - top + p}[-1]"
+            where, q = ref_of(slot, sources, top, p) if kind == "g" else ("const", None)
+            if where == "own":
+                return f"gx{q}"
+            if where == "prev":
+                return f"{name}{q}[-1]"
             return straight(kind, slot)
 
         scope = scope_pattern(steps[top].scope, steps[top - p].scope)

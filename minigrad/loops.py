@@ -47,25 +47,20 @@ class Loop:
         return None
 
 
+def ref_of(slot, sources, block_start, period):
+    """How a step of the block starting at ``block_start`` sees value ``slot``: own, prev or ext (the module's doc)."""
+    src = sources[slot]
+    if src[0] == "op" and block_start <= src[1] < block_start + period:
+        return "own", src[1] - block_start
+    if src[0] == "op" and block_start - period <= src[1] < block_start:
+        return "prev", src[1] - block_start + period
+    return "ext", slot
+
+
 def input_refs(steps, sources, block_start, period):
     """How each step of the block starting at ``block_start`` reads its inputs (see the module's doc)."""
-    b, p = block_start, period
-    refs = []
-    for r in range(p):
-        row = []
-        for s in steps[b + r].ins:
-            if s is None:
-                row.append(None)
-                continue
-            src = sources[s]
-            if src[0] == "op" and b <= src[1] < b + p:
-                row.append(("own", src[1] - b))
-            elif src[0] == "op" and b - p <= src[1] < b:
-                row.append(("prev", src[1] - b + p))
-            else:
-                row.append(("ext", s))
-        refs.append(tuple(row))
-    return tuple(refs)
+    return tuple(tuple(None if s is None else ref_of(s, sources, block_start, period) for s in steps[block_start + r].ins)
+                 for r in range(period))
 
 
 def _key(step, meta):

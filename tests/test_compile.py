@@ -421,19 +421,25 @@ def test_random_programs_over_broadcast_shapes_compile_exactly(data):
 
     step = mg.compile(fn)
     for seed in range(3):  # a trace, a replay whose backward is written, a replay of the written code
-        arrays = [S.values(s, seed + 10 * k, dtype=dtype) for k, s in enumerate(shapes)]
-        eager_in = [mg.tensor(a, requires_grad=True) for a in arrays]
-        comp_in = [mg.tensor(a, requires_grad=True) for a in arrays]
+        assert_same_call(fn, step, [S.values(s, seed + 10 * k, dtype=dtype) for k, s in enumerate(shapes)])
+    assert step.traces == 1
+
+
+def assert_same_call(fn, step, arrays):
+    """fn eagerly and its compiled ``step`` on Tensors of ``arrays``: the same value and input gradients, bit for bit."""
+    eager_in = [mg.tensor(a, requires_grad=True) for a in arrays]
+    comp_in = [mg.tensor(a, requires_grad=True) for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         expected, got = fn(*eager_in), step(*comp_in)
         expected.backward()
         got.backward()
-        np.testing.assert_array_equal(got.data, expected.data)
-        for e, c in zip(eager_in, comp_in):
-            assert (c.grad is None) == (e.grad is None)
-            if e.grad is not None:
-                assert c.grad.dtype == e.grad.dtype and c.grad.shape == e.grad.shape
-                np.testing.assert_array_equal(c.grad, e.grad)
-    assert step.traces == 1
+    np.testing.assert_array_equal(got.data, expected.data)
+    for e, c in zip(eager_in, comp_in):
+        assert (c.grad is None) == (e.grad is None)
+        if e.grad is not None:
+            assert c.grad.dtype == e.grad.dtype and c.grad.shape == e.grad.shape
+            np.testing.assert_array_equal(c.grad, e.grad)
 
 
 @given(data=st.data())
@@ -466,19 +472,7 @@ def test_random_recurrent_programs_compile_exactly_with_loops(data):
         for seed in range(3):  # a trace, a replay whose backward is written, a replay of the written code
             arrays = [S.values((T,) + tuple(x_shape), seed, dtype=dtype), S.values(w_shape, seed + 10, dtype=dtype)]
             arrays += [S.values(x_shape, seed + 20 + k, dtype=dtype) for k in range(n_carry)]
-            eager_in = [mg.tensor(a, requires_grad=True) for a in arrays]
-            comp_in = [mg.tensor(a, requires_grad=True) for a in arrays]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                expected, got = fn(*eager_in), step(*comp_in)
-                expected.backward()
-                got.backward()
-            np.testing.assert_array_equal(got.data, expected.data)
-            for e, c in zip(eager_in, comp_in):
-                assert (c.grad is None) == (e.grad is None)
-                if e.grad is not None:
-                    assert c.grad.dtype == e.grad.dtype
-                    np.testing.assert_array_equal(c.grad, e.grad)
+            assert_same_call(fn, step, arrays)
         assert step.traces == 1
         event(f"loops written: forward {'for ' in step.code}, backward "
               f"{any('for _ in' in code for code in step.plan.backward_code.values())}")
