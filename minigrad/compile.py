@@ -701,7 +701,7 @@ class Plan:
             if k is not None:
                 if not loops[k].written:  # the loop's first step in the backward's order
                     loops[k].written = True
-                    out.extend(self._backward_loop_lines(loops[k], by_step, straight, regs))
+                    out.extend(self._backward_loop_lines(loops[k], by_step, straight, regs, inside))
                 continue
             for parts, comment, _ in lines:
                 out.append(f"    {written(parts)}{comment}")
@@ -709,14 +709,14 @@ class Plan:
                 regs.release(steps[i].out)
         return "\n".join(out)
 
-    def _backward_loop_lines(self, bl, by_step, straight, regs):
+    def _backward_loop_lines(self, bl, by_step, straight, regs, inside):
         """The for loop that runs the backward of ``bl``'s blocks, with the lines that pass its carried gradients."""
         steps, sources, p, top, name = self.steps, self.sources, bl.p, bl.hi - bl.p, bl.name
         lines = []
         inits = {q: steps[bl.lo - p + q].out for q in sorted(bl.carried)}
         for q, init in inits.items():
-            if init in regs:
-                lines.append(f"    {name}{q}[0] = {regs[init]}")
+            if init in regs or init in inside:  # it has a gradient already: a register's, or an earlier loop's entry
+                lines.append(f"    {name}{q}[0] = {straight('g', init)}")
 
         def body(kind, slot):
             where, q = ref_of(slot, sources, top, p) if kind == "g" else ("const", None)
@@ -735,7 +735,7 @@ class Plan:
                     comment = steps[i].comment(scope_pattern(steps[i].scope, steps[i - p].scope))
                 lines.append(f"        {_fill(parts, body)}{comment}")
         for q, init in inits.items():
-            lines.append(f"    {regs[init] if init in regs else regs.take(init)} = {name}{q}[0]")
+            lines.append(f"    {straight('g', init)} = {name}{q}[0]")
         return lines
 
 

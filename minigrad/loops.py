@@ -40,12 +40,6 @@ class Loop:
         """Positions whose value the next block reads (``("prev", q)`` somewhere in ``refs``)."""
         return sorted({ref[1] for refs in self.refs for ref in refs if ref is not None and ref[0] == "prev"})
 
-    def place(self, index):
-        """(block, position) of step ``index``, or None when the step is not in the loop."""
-        if self.start <= index < self.end:
-            return divmod(index - self.start, self.period)
-        return None
-
 
 def ref_of(slot, sources, block_start, period):
     """How a step of the block starting at ``block_start`` sees value ``slot``: own, prev or ext (the module's doc)."""
@@ -110,8 +104,6 @@ def _best_loop(lo, hi, keys, steps, sources):
         j0, n = longest_equal_run(blocks)
         if n < 2 or (n - 1) * p < MIN_SAVED or not _writable(blocks[j0]):
             continue
-        if start + j0 * p - p < lo and any(ref and ref[0] == "prev" for row in blocks[j0] for ref in row):
-            continue  # the values carried into the first block come from another segment's loop
         return Loop(start + j0 * p, p, n, blocks[j0])
     return None
 

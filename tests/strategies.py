@@ -188,15 +188,19 @@ def programs(draw, n_inputs, max_steps=6):
 @st.composite
 def recurrent_programs(draw, max_steps=6):
     """A random recurrent cell run for T steps: a program over (x[t], the carried values, a weight) whose
-    values become the next carried values; which value each step also leaves in a stacked output, and
-    whether the first carried values are made inside the function (constants) or passed in, are drawn."""
+    values become the next carried values; which value each step also leaves in a stacked output,
+    whether the first carried values are made inside the function (constants) or passed in, and
+    whether a second cell takes over from some step on (two loops back to back), are drawn."""
     n_carry = draw(st.integers(1, 2))
     n_in = 2 + n_carry  # x[t], the carried values, the weight
     program = draw(programs(n_in, max_steps))
     n_values = n_in + len(program)
+    T = draw(st.integers(1, 12))
     return {
         "program": program,
-        "T": draw(st.integers(1, 12)),
+        "then": draw(st.one_of(st.none(), programs(n_in, max_steps))),  # from step "switch" on: another cell
+        "switch": draw(st.integers(0, T)),
+        "T": T,
         "n_carry": n_carry,
         "next": [draw(st.integers(0, n_values - 1)) for _ in range(n_carry)],  # an input too: a value 2 steps old
         "stacked": draw(st.one_of(st.none(), st.integers(0, n_values - 1))),

@@ -458,10 +458,11 @@ def test_random_recurrent_programs_compile_exactly_with_loops(data):
         carried = [mg.tensor(np.full(x_shape, 0.5, dtype)) for _ in c0] if rec["inside"] else list(c0)
         stacked = []
         for t in range(T):
-            values = run_program(MG, rec["program"], x[t], *carried, w)
-            carried = [values[k] for k in rec["next"]]
+            program = rec["then"] if rec["then"] is not None and t >= rec["switch"] else rec["program"]
+            values = run_program(MG, program, x[t], *carried, w)
+            carried = [values[min(k, len(values) - 1)] for k in rec["next"]]
             if rec["stacked"] is not None:
-                stacked.append(values[rec["stacked"]])
+                stacked.append(values[min(rec["stacked"], len(values) - 1)])
         out = sum((c.sum() for c in carried), (w * w).sum())  # w: so that the output always needs a gradient
         if len({v.shape for v in stacked}) == 1:
             return out + mg.stack(stacked).sum()  # every step's value read by one op after the loop

@@ -1,9 +1,11 @@
 """minigrad.loops: which runs of a trace's steps compile writes as for loops."""
+from unittest import mock
+
 import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import nn
+from minigrad import loops as looping, nn
 from minigrad.loops import find_loops, longest_equal_run, same_value, scope_pattern
 
 
@@ -75,3 +77,33 @@ def test_helpers():
     assert same_value((slice(None), 3), (slice(None), 3)) and not same_value((slice(None), 3), (slice(None), 4))
     assert same_value(a, a) and not same_value(a, np.zeros(2)) and not same_value(1, 1.0)
     assert not same_value((a,), (np.zeros(2),))
+
+
+@pytest.mark.parametrize("split", [6, 12, 20])
+def test_two_loops_back_to_back_hand_their_state_and_its_gradient_over(split):
+    """Steps of one kind, then of another, on one carried h: the second loop starts from the first one's last
+    value (an earlier loop's block), forward and backward; the code must equal eager and both be loops."""
+    w = mg.tensor(np.full(3, 0.5), requires_grad=True)
+    v = mg.tensor(np.full(3, -0.25), requires_grad=True)
+
+    def fn(x):
+        h, hs = x[0] * w, []
+        for t in range(1, 30):
+            h = (h * w + x[t]).tanh() if t < split else (h * v - x[t]).sigmoid() * w
+            hs.append(h)
+        return h.sum() + mg.stack(hs).sum()
+
+    step = mg.compile(fn)
+    x = mg.tensor(np.linspace(-1, 1, 90).reshape(30, 3))
+    with mock.patch.object(looping, "MIN_SAVED", 2):  # a loop of even 3 short blocks
+        for _ in range(3):
+            w.grad = v.grad = None
+            fn(x).backward()
+            expected = w.grad.copy(), v.grad.copy()
+            w.grad = v.grad = None
+            step(x).backward()
+            np.testing.assert_array_equal(w.grad, expected[0])
+            np.testing.assert_array_equal(v.grad, expected[1])
+    assert len(step.plan.loops) == 2
+    (backward,) = step.plan.backward_code.values()
+    assert backward.count("for _ in range(") == 2
