@@ -526,9 +526,10 @@ class Plan:
         items = []  # (step index or None, [(code, comment)]), in the order the backward runs them
         top = len(position)
 
-        def accumulate(slot, g, expr):
+        def accumulate(slot, g, expr, into=None):
             """Add gradient ``g`` (named ``expr`` in the code) into ``slot`` by add_grad; return the line that does
-            the same: add_grad's branch for these kinds written out where it is a one-liner, else a call to it."""
+            the same: add_grad's branch for these kinds written out where it is a one-liner, else a call to it.
+            ``into``: the op's ``backward_into`` call, less its buffer, which adds a `Scatter` without making it."""
             shape, dtype = self.meta[slot]
             t, o = total.get(slot), owned.get(slot, False)
             total[slot], owned[slot] = add_grad(t, o, g, shape, dtype)
@@ -539,9 +540,9 @@ class Plan:
                 return f"{v}.extend({expr})"
             if type(g) is Scatter and t is None:
                 env[f"Z{slot}"] = (shape, np.result_type(dtype, g.value.dtype))
-                return f"{v} = _zeros(*\x01Z{slot}\x02); {expr}.add_to({v})"
+                return f"{v} = _zeros(*\x01Z{slot}\x02); " + (f"{into}{v})" if into else f"{expr}.add_to({v})")
             if type(g) is Scatter and o and type(t) is np.ndarray:
-                return f"{expr}.add_to({v})"
+                return f"{into}{v})" if into else f"{expr}.add_to({v})"
             if type(g) is np.ndarray and type(t) is np.ndarray and g.shape == shape == t.shape:
                 return f"{v} += {expr}" if o else f"{v} = {v} + {expr}"
             if type(g) is np.ndarray and t is None:  # a broadcast operand's first gradient: unbroadcast's sums
@@ -585,7 +586,10 @@ class Plan:
                     total[s], owned[s] = gp, False  # the engine's common case: the first gradient, as it is
                     targets.append(_g(s))
                 elif len(step.ins) == 1:  # one line: the gradient added where the call is
-                    lines.append((accumulate(s, gp, f"{call}[0]"), comment))
+                    into = None
+                    if step.op.backward_into is not None:  # a Scatter is added where it goes, not made
+                        into = f"{_function_name(env, names, 'vjp_into_', step.op, step.op.backward_into)}({v}, S.pop(), "
+                    lines.append((accumulate(s, gp, f"{call}[0]", into), comment))
                     break
                 else:
                     targets.append(f"t{j}")

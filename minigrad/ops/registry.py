@@ -26,12 +26,13 @@ class Primitive:
     >>> square = Primitive("square", lambda a: (a * a, a), lambda g, a, needs: (2 * g * a,))
     """
 
-    __slots__ = ("name", "forward", "backward", "takes_needs")
+    __slots__ = ("name", "forward", "backward", "backward_into", "takes_needs")
 
     def __init__(self, name, forward, backward=None):
         self.name = name
         self.forward = forward
         self.backward = backward
+        self.backward_into = None  # optional, for an op of one input whose backward returns a Scatter (`vjp_into`)
         # A forward that declares `needs` is told which inputs want a gradient (user Functions' ctx).
         self.takes_needs = forward is not None and "needs" in inspect.signature(forward).parameters
 
@@ -39,6 +40,12 @@ class Primitive:
         """Decorator: register ``backward(g, saved, needs)`` as this op's vector-Jacobian product."""
         self.backward = backward
         return backward
+
+    def vjp_into(self, backward_into):
+        """Decorator: register ``backward_into(g, saved, buffer)``, which adds into ``buffer`` what ``backward``'s
+        `Scatter` would add, without making it (compiled code calls it where a buffer already holds the sum)."""
+        self.backward_into = backward_into
+        return backward_into
 
     def __repr__(self):
         return f"<primitive {self.name}>"

@@ -39,6 +39,17 @@ def getitem_vjp(g, saved, needs):
     return (Scatter(index, g, how),)
 
 
+@getitem.vjp_into
+def getitem_vjp_into(g, saved, buffer):
+    index, how = saved
+    if how == "view":
+        view = buffer[index]
+        if type(view) is np.ndarray:
+            view += g  # what Scatter.add_to does for a view
+            return
+    Scatter(index, g, how).add_to(buffer)
+
+
 @primitive("concat")
 def concat(*arrays, axis):
     """y = concatenate(arrays, axis);  d(arrays) = split(g) at the pieces' boundaries"""

@@ -220,3 +220,22 @@ def test_every_primitive_has_a_case(name):
 def test_every_primitive_has_a_one_line_gradient_docstring():
     for name, op in REGISTRY.items():
         assert "y = " in op.doc and ";" in op.doc, f"{name}: docstring should read 'y = ...;  da = ...'"
+
+
+@given(data=st.data())
+def test_a_backward_into_adds_what_the_backward_scatter_adds(data):
+    """An op's ``backward_into(g, saved, buffer)`` (compiled code's way to add a slice's gradient) must add exactly,
+    bit for bit, what ``backward``'s Scatter adds, for every index kind, into a buffer already holding values."""
+    shape = data.draw(S.shapes(min_side=0))
+    dtype = data.draw(S.float_dtypes)
+    index = data.draw(S.indices(shape))
+    for name, op in REGISTRY.items():
+        if op.backward_into is None:
+            continue
+        a = S.values(shape, 1, dtype=dtype)
+        y, saved = op.forward(a, index=index)
+        g = np.asarray(S.values(np.shape(y), 2, dtype=dtype))
+        expected, got = S.values(shape, 3, dtype=dtype), S.values(shape, 3, dtype=dtype)
+        op.backward(g, saved, [True])[0].add_to(expected)
+        op.backward_into(g, saved, got)
+        np.testing.assert_array_equal(got, expected, err_msg=name)
