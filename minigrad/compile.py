@@ -315,7 +315,8 @@ class Plan:
             elif where[1] < where[0].count - 1:
                 listed.add((where[0].start, where[2]))  # a block other than the last: E lists
             else:
-                copied.setdefault(where[0].start, {})[s] = max(copied.get(where[0].start, {}).get(s, -1), i)
+                found = copied.setdefault(where[0].start, {})
+                found[s] = max(found.get(s, -1), i)
 
         def loop_inputs(loop):
             """(slot, ref) of each value the loop reads from outside: ext in every block, prev before the first."""
@@ -380,11 +381,10 @@ class Plan:
                 continue
             step = steps[i]
             args = ["None" if s is None else ref(s) for s in step.ins]
-            lists = {(body[s][0].start, body[s][2], body[s][0].count) for s in step.ins if s in body}
-            for start, q, count in lists:
-                if (start, q) in listed:  # all of a loop's E list, in order: *E
-                    args = _collapse(args, [f"E{start}_{q}[{j}]" for j in range(count)], f"*E{start}_{q}")
             text = self._call(i, step, args, env, names)
+            for start, q, count in {(body[s][0].start, body[s][2], body[s][0].count) for s in step.ins if s in body}:
+                if (start, q) in listed:  # all of a loop's E list, in order: *E
+                    text = _starred(text, f"E{start}_{q}", 0, count)
             for s in dict.fromkeys(step.ins):  # inputs used for the last time: their registers are free again
                 if s is not None and last_use.get(s) == i and s not in keep and s in regs:
                     regs.release(s)
@@ -454,8 +454,7 @@ class Plan:
             params.append(names_r)
         m = sum(step.tracked for step in block)
         k = "k" if m else "_"
-        first = steps[loop.start + p] if n > 1 else block[0]
-        scope = scope_pattern(block[0].scope, first.scope)
+        scope = scope_pattern(block[0].scope, steps[loop.start + p].scope)  # a loop has 2 blocks or more
         about = f"  # {n} blocks of {p} ops{': ' if scope else ''}{scope}"
         if varying:
             env[f"B{loop.start}"] = list(zip(range(n_saved, n_saved + n * m, m) if m else [None] * n,
@@ -470,7 +469,7 @@ class Plan:
             args = ["None" if ref_ is None else ext[s] if ref_[0] == "ext" else f"x{ref_[1]}"
                     for s, ref_ in zip(step.ins, row)]
             text = self._call(loop.start + r, step, args, env, names, params[r])
-            comment = step.comment(scope_pattern(step.scope, steps[loop.start + p + r].scope) if n > 1 else None)
+            comment = step.comment(scope_pattern(step.scope, steps[loop.start + p + r].scope))
             if step.tracked:
                 lines.append(f"        x{r}, S[k{f' + {c}' if c else ''}] = {text}{comment}")
                 c += 1
@@ -678,14 +677,14 @@ class Plan:
                         if where is not None and where[0] != span.get(i):
                             loops[where[0]].listed.add(where[2])
         regs = _Registers("g")
-        named = set()  # the lists a line names
+        named = {}  # the lists a line names, in order: name -> entries
 
         def straight(kind, s):
             if kind != "g":
                 return f"{kind}{s}"
             where = inside.get(s)
             if where is not None:
-                named.add((f"{loops[where[0]].name}{where[2]}", loops[where[0]].n))
+                named[f"{loops[where[0]].name}{where[2]}"] = loops[where[0]].n
                 return f"{loops[where[0]].name}{where[2]}[{where[1] + 1}]"
             return regs[s] if s in regs else regs.take(s)
 
@@ -693,10 +692,10 @@ class Plan:
             """The line, with a list's every block entry in order (a stack's gradients) as one ``*gs..[1:]``."""
             named.clear()
             text = _fill(parts, straight)
-            for name, n in named:
-                run = ", ".join(f"{name}[{j}]" for j in range(1, n + 1))
-                if run in text:
-                    return text.replace(run, f"*{name}[1:]", 1)
+            for name, n in named.items():
+                starred = _starred(text, name, 1, n + 1)
+                if starred != text:
+                    return starred  # one starred target per assignment
             return text
 
         out = [f"    {bl.name}{q} = [None] * {bl.n + 1}" for bl in loops for q in sorted(bl.listed)]
@@ -790,13 +789,11 @@ def _g(slot):
     return f"\x01g{slot}\x02"
 
 
-def _collapse(args, run, star):
-    """``args`` with the items ``run`` (in order, side by side) written as one ``star`` (``*E3_14``)."""
-    n = len(run)
-    for k in range(len(args) - n + 1):
-        if args[k : k + n] == run:
-            return args[:k] + [star] + args[k + n :]
-    return args
+def _starred(text, name, start, stop):
+    """``text`` with ``name[start], ..., name[stop - 1]``, side by side and in order, written as one
+    ``*name`` (``*name[start:]``): a loop's list passed, or assigned, whole."""
+    run = ", ".join(f"{name}[{j}]" for j in range(start, stop))
+    return text.replace(run, f"*{name}[{start}:]" if start else f"*{name}", 1)
 
 
 _CODE_CACHE = OrderedDict()  # source text -> code object, for the last CODE_CACHE_SIZE texts compiled

@@ -1,4 +1,7 @@
 """minigrad.loops: which runs of a trace's steps compile writes as for loops."""
+import os
+import subprocess
+import sys
 from unittest import mock
 
 import numpy as np
@@ -7,6 +10,8 @@ import pytest
 import minigrad as mg
 from minigrad import loops as looping, nn
 from minigrad.loops import find_loops, longest_equal_run, same_value, scope_pattern
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def traced(fn, *args):
@@ -107,3 +112,32 @@ def test_two_loops_back_to_back_hand_their_state_and_its_gradient_over(split):
     assert len(step.plan.loops) == 2
     (backward,) = step.plan.backward_code.values()
     assert backward.count("for _ in range(") == 2
+
+
+def test_the_written_code_is_the_same_in_every_process():
+    """The code's text must not depend on string hashing (set order): the code cache and the docs rely on it.
+    Two lists stacked in one op: only one of them can be the line's starred target."""
+    script = (
+        "import numpy as np, minigrad as mg\n"
+        "from minigrad import loops\n"
+        "loops.MIN_SAVED = 2\n"
+        "w = mg.tensor(np.full(3, 0.5), requires_grad=True)\n"
+        "def fn(x):\n"
+        "    h, hs = x[0] * w, []\n"
+        "    for t in range(1, 20):\n"
+        "        h = (h * w + x[t]).tanh() if t < 9 else (h * w - x[t]).sigmoid() * w\n"
+        "        hs.append(h)\n"
+        "    return mg.stack(hs).sum()\n"
+        "step = mg.compile(fn)\n"
+        "x = mg.tensor(np.ones((20, 3)))\n"
+        "step(x).backward(); step(x).backward()\n"
+        "print(step.code, *step.plan.backward_code.values())\n"
+    )
+    texts = set()
+    for seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=ROOT)
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "*gs" in out.stdout and "*E" in out.stdout
+        texts.add(out.stdout)
+    assert len(texts) == 1
